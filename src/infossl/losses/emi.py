@@ -1,0 +1,108 @@
+"""EMI: explicit mutual information maximization from second-order statistics.
+
+Chang, Liu, Guo, Wen, "Explicit Mutual Information Maximization for
+Self-Supervised Learning" (arXiv 2409.04747). No official code is public.
+
+Mutual information is invariant to invertible maps of each variable, and under
+the paper's distribution assumption it is given by second-order statistics:
+
+    I(Z1; Z2) = 1/2 (log det C11 + log det C22 - log det C),
+
+with C11, C22 the D x D covariances of the views and C the 2D x 2D covariance
+of [Z1, Z2]. The loss is L = -I (+ an optional invariance term, off by default).
+
+Choices where the paper leaves room (each a parameter):
+
+- ``standardize``: every dimension is standardized over the global batch
+  (biased variance, as batch norm) before the covariance, so that the ridge
+  ``eps`` is relative to unit variance and the estimate does not depend on the
+  scale of the embedding. A dimension with zero variance becomes all zeros
+  rather than NaN (1e-12 is added to each variance).
+- ``eps``: ridge added to the diagonal of C (and therefore of C11 and C22).
+  It keeps C invertible when N <= 2D or the embedding is collapsed, and it
+  bounds the estimate: with standardization, the MI of one dimension pair is at most
+  1/2 log((1 + eps)^2 / ((1 + eps)^2 - 1)).
+- ``invariance_weight``: weight of the mean squared distance between the
+  (standardized) views, an extra term the published recipe may use with an
+  unspecified weight; 0 by default, so the default loss is the pure -I.
+  When it is > 0 the term is logged as ``invariance``.
+
+Log-determinants use a Cholesky factorization in float32 (float64 inputs stay
+float64); a factorization that fails raises ``ValueError`` saying why.
+The estimate is exact for jointly Gaussian embeddings and biased upward when N
+is not much larger than 2D.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from infossl.distributed import gather_with_grad
+from infossl.losses.base import PairLoss
+from infossl.losses import functional
+
+#: added to each variance when standardizing, so a constant dimension maps to zeros
+VARIANCE_FLOOR = 1e-12
+
+
+def logdet_cholesky(matrix: Tensor, name: str) -> Tensor:
+    """log det of a symmetric positive-definite matrix, with a clear error."""
+    factor, info = torch.linalg.cholesky_ex(matrix)
+    if bool(info.any()):
+        finite = bool(torch.isfinite(matrix).all())
+        reason = (
+            "the covariance contains NaN or Inf (non-finite embeddings?)"
+            if not finite
+            else "the covariance is not positive definite; increase eps"
+        )
+        raise ValueError(f"EMILoss: Cholesky factorization of {name} failed: {reason}")
+    return 2.0 * torch.log(torch.diagonal(factor, dim1=-2, dim2=-1)).sum(-1)
+
+
+class EMILoss(PairLoss):
+    """Negative second-order mutual information between the two views.
+
+    Args:
+        eps: ridge added to the joint covariance (relative to unit variance when
+            ``standardize``).
+        standardize: standardize each dimension over the global batch first.
+        invariance_weight: weight of an optional MSE term between the views.
+
+    Terms: ``mi``, ``logdet_z1``, ``logdet_z2``, ``logdet_joint`` (and
+    ``invariance`` when ``invariance_weight > 0``).
+    """
+
+    def __init__(self, eps: float = 1e-3, standardize: bool = True, invariance_weight: float = 0.0) -> None:
+        super().__init__()
+        if eps < 0:
+            raise ValueError(f"EMILoss: eps must be >= 0, got {eps}")
+        self.eps = eps
+        self.standardize = standardize
+        self.invariance_weight = invariance_weight
+
+    def _center(self, z: Tensor) -> Tensor:
+        if self.standardize:
+            return functional.standardize(z, VARIANCE_FLOOR)
+        return z - z.mean(dim=0)
+
+    def compute(self, z1: Tensor, z2: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        z1 = self._center(gather_with_grad(z1))
+        z2 = self._center(gather_with_grad(z2))
+        n, d = z1.shape
+        joint = torch.cat([z1, z2], dim=1)
+        cov = joint.T @ joint / n
+        cov = cov + self.eps * torch.eye(2 * d, dtype=cov.dtype, device=cov.device)
+
+        logdet_z1 = logdet_cholesky(cov[:d, :d], "C11 (covariance of z1)")
+        logdet_z2 = logdet_cholesky(cov[d:, d:], "C22 (covariance of z2)")
+        logdet_joint = logdet_cholesky(cov, "C (joint covariance of [z1, z2])")
+        mi = 0.5 * (logdet_z1 + logdet_z2 - logdet_joint)
+
+        loss = -mi
+        terms = {"mi": mi, "logdet_z1": logdet_z1, "logdet_z2": logdet_z2, "logdet_joint": logdet_joint}
+        if self.invariance_weight > 0:
+            invariance = (z1 - z2).pow(2).sum(dim=1).mean() / d
+            loss = loss + self.invariance_weight * invariance
+            terms["invariance"] = invariance
+        return loss, terms

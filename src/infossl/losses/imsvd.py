@@ -1,0 +1,108 @@
+"""IMSVD: information-maximized soft variable discretization.
+
+Niu, Xia, Shan, Wang, "Information-Maximized Soft Variable Discretization for
+Self-Supervised Image Representation Learning" (official code: niuchuangnn/IMSVD).
+
+The D = M x K embedding is split into M variables of K states. A softmax over
+each variable's K logits (temperature T, clamped at 1e-8 as in the official code)
+gives soft state assignments p[n, i, :]. With P1, P2 the N x MK assignment
+matrices of the two views, J = P1^T P2 / N; its K x K block J_ij is the joint
+distribution of variable i of view 1 and variable j of view 2. Then
+
+- invariance    L_ti  = -mean_{n,i} log sum_k p1[n,i,k] p2[n,i,k]          (>= 0)
+- diagonal      L_dia = (1/M) sum_i sum_k J_ii(k,k) log J_ii(k,k)            (>= -log K)
+- off-diagonal  L_off = (1/(M(M-1))) sum_{i!=j} sum_{k,l} J_ij(k,l) log J_ij(k,l)  (>= -2 log K)
+
+and L = w_ti L_ti + w_dia L_dia + w_off L_off (weights 1 by default), so with
+unit weights L >= -3 log K. Minimizing L_dia makes each variable use its K
+states uniformly *and* agree across views; minimizing L_off makes different
+variables independent (non-redundant).
+
+Choosing ``num_states``: with one-hot states the off-diagonal entropy of a batch
+of N samples is capped at log N, so the redundancy term can reach its bound of
+-2 log K only when the (global) batch has N >= K^2 samples.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+from infossl.distributed import gather_with_grad
+from infossl.losses.base import PairLoss
+
+#: soft assignments are clamped from below, as in the official implementation
+PROBABILITY_FLOOR = 1e-8
+
+
+class IMSVDLoss(PairLoss):
+    """Joint-cross-entropy loss of IMSVD on soft-discretized embeddings.
+
+    Args:
+        num_states: K, the number of states of each variable; the embedding
+            dimension D must be a multiple of K with D / K >= 2 variables.
+        temperature: softmax temperature T of the soft discretization.
+        invariance_weight, diagonal_weight, off_diagonal_weight: term weights.
+
+    Terms: ``invariance``, ``diagonal``, ``off_diagonal`` (unweighted).
+    """
+
+    def __init__(
+        self,
+        num_states: int = 32,
+        temperature: float = 1.0,
+        invariance_weight: float = 1.0,
+        diagonal_weight: float = 1.0,
+        off_diagonal_weight: float = 1.0,
+    ) -> None:
+        super().__init__()
+        if num_states < 2:
+            raise ValueError(f"IMSVDLoss: num_states must be >= 2, got {num_states}")
+        if temperature <= 0:
+            raise ValueError(f"IMSVDLoss: temperature must be > 0, got {temperature}")
+        self.num_states = num_states
+        self.temperature = temperature
+        self.invariance_weight = invariance_weight
+        self.diagonal_weight = diagonal_weight
+        self.off_diagonal_weight = off_diagonal_weight
+
+    def soft_states(self, z: Tensor) -> Tensor:
+        """N x D logits -> N x M x K soft state assignments (clamped softmax)."""
+        n, d = z.shape
+        if d % self.num_states != 0 or d // self.num_states < 2:
+            raise ValueError(
+                f"IMSVDLoss: embedding shape {(n, d)} cannot be split into M >= 2 "
+                f"variables of num_states={self.num_states} states (D must be a "
+                f"multiple of num_states and D / num_states >= 2)"
+            )
+        logits = z.reshape(n, d // self.num_states, self.num_states) / self.temperature
+        return torch.softmax(logits, dim=-1).clamp(min=PROBABILITY_FLOOR)
+
+    def compute(self, z1: Tensor, z2: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        p1 = self.soft_states(gather_with_grad(z1))
+        p2 = self.soft_states(gather_with_grad(z2))
+        n, m, k = p1.shape
+
+        invariance = -torch.log((p1 * p2).sum(dim=-1)).mean()
+
+        joint = p1.reshape(n, m * k).T @ p2.reshape(n, m * k) / n
+        plogp = torch.xlogy(joint, joint)
+        # J's main diagonal holds exactly the entries J_ii(k, k)
+        diagonal = torch.diagonal(plogp).sum() / m
+        block_sums = plogp.reshape(m, k, m, k).sum(dim=(1, 3))  # M x M: x log x per block
+        off_diagonal = (block_sums.sum() - torch.trace(block_sums)) / (m * (m - 1))
+
+        loss = (
+            self.invariance_weight * invariance
+            + self.diagonal_weight * diagonal
+            + self.off_diagonal_weight * off_diagonal
+        )
+        terms = {"invariance": invariance, "diagonal": diagonal, "off_diagonal": off_diagonal}
+        return loss, terms
+
+    def bounds(self) -> dict[str, float]:
+        """Lower bound of each term for this K (useful to read training curves)."""
+        log_k = math.log(self.num_states)
+        return {"invariance": 0.0, "diagonal": -log_k, "off_diagonal": -2 * log_k}
