@@ -1,0 +1,80 @@
+"""Distributed equivalence, with 2 processes on the gloo backend (CPU).
+
+For every objective: the mean over processes of the per-process losses equals
+the loss of one process holding the whole batch, and each process's gradient
+with respect to its own rows, divided by the world size (as DDP averages),
+equals the corresponding rows of the single-process gradient.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+from conftest import LOSS_CASES, random_pair
+
+WORLD_SIZE = 2
+GLOBAL_BATCH = 8
+# case -> (objective, whether the second argument is a detached teacher target)
+CASES = {name: (name, False) for name in LOSS_CASES}
+CASES.update({"entrec_teacher": ("entrec", True), "byol_teacher": ("byol", True)})
+
+
+def _inputs(objective: str) -> tuple[torch.Tensor, torch.Tensor]:
+    return random_pair(GLOBAL_BATCH, LOSS_CASES[objective][1], seed=42)
+
+
+def _run_case(objective: str, detach_target: bool, rows: slice) -> tuple[float, torch.Tensor, torch.Tensor | None]:
+    z1, z2 = (z[rows].clone().requires_grad_() for z in _inputs(objective))
+    loss_fn = LOSS_CASES[objective][0]()
+    out = loss_fn(z1, z2.detach() if detach_target else z2)
+    out.loss.backward()
+    return out.loss.item(), z1.grad, z2.grad
+
+
+def _worker(rank: int, init_file: str, out_dir: str) -> None:
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=WORLD_SIZE)
+    try:
+        per_process = GLOBAL_BATCH // WORLD_SIZE
+        rows = slice(rank * per_process, (rank + 1) * per_process)
+        results = {case: _run_case(*spec, rows) for case, spec in CASES.items()}
+        torch.save(results, Path(out_dir) / f"rank{rank}.pt")
+    finally:
+        dist.destroy_process_group()
+
+
+@pytest.fixture(scope="module")
+def per_rank_results(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
+    """Spawn the process group once and run every objective in it."""
+    tmp = tmp_path_factory.mktemp("ddp")
+    mp.spawn(_worker, args=(str(tmp / "init"), str(tmp)), nprocs=WORLD_SIZE, join=True)
+    return [torch.load(tmp / f"rank{r}.pt") for r in range(WORLD_SIZE)]
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_matches_one_process_holding_the_whole_batch(per_rank_results, case: str) -> None:
+    objective, detach_target = CASES[case]
+    loss, grad1, grad2 = _run_case(objective, detach_target, slice(None))
+
+    mean_loss = sum(r[case][0] for r in per_rank_results) / WORLD_SIZE
+    assert mean_loss == pytest.approx(loss, rel=1e-10, abs=1e-12)
+
+    per_process = GLOBAL_BATCH // WORLD_SIZE
+    for rank, results in enumerate(per_rank_results):
+        _, rank_grad1, rank_grad2 = results[case]
+        rows = slice(rank * per_process, (rank + 1) * per_process)
+        torch.testing.assert_close(rank_grad1 / WORLD_SIZE, grad1[rows], rtol=1e-9, atol=1e-12)
+        if detach_target:
+            assert rank_grad2 is None and grad2 is None
+        else:
+            torch.testing.assert_close(rank_grad2 / WORLD_SIZE, grad2[rows], rtol=1e-9, atol=1e-12)
+
+
+def test_gradients_are_not_trivial(per_rank_results) -> None:
+    # guards against a comparison of zeros with zeros
+    for case in CASES:
+        assert per_rank_results[0][case][1].abs().max() > 1e-6

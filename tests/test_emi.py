@@ -1,0 +1,104 @@
+"""EMI: properties of the second-order mutual-information estimate (SPEC section 2)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from infossl.losses import EMILoss
+
+
+def gaussian_views(n: int, d: int, rho: float, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Jointly Gaussian views with correlation rho in every dimension."""
+    g = torch.Generator().manual_seed(seed)
+    z1 = torch.randn(n, d, generator=g, dtype=torch.float64)
+    noise = torch.randn(n, d, generator=g, dtype=torch.float64)
+    return z1, rho * z1 + math.sqrt(1 - rho**2) * noise
+
+
+def analytic_mi(d: int, rho: float) -> float:
+    return -d / 2 * math.log(1 - rho**2)
+
+
+def test_invariant_to_invertible_linear_maps_of_each_view() -> None:
+    z1, z2 = gaussian_views(4000, 4, 0.7)
+    g = torch.Generator().manual_seed(1)
+    a = torch.eye(4, dtype=torch.float64) + 0.5 * torch.randn(4, 4, generator=g, dtype=torch.float64)
+    b = 3.0 * torch.randn(4, 4, generator=g, dtype=torch.float64)
+    assert torch.linalg.matrix_rank(a) == 4 and torch.linalg.matrix_rank(b) == 4
+    for standardize in (True, False):
+        loss_fn = EMILoss(eps=1e-9, standardize=standardize)
+        before = loss_fn(z1, z2).terms["mi"].item()
+        after = loss_fn(z1 @ a + 5.0, z2 @ b - 2.0).terms["mi"].item()
+        assert after == pytest.approx(before, rel=1e-6)
+
+
+def test_standardization_absorbs_rescaling_exactly_even_with_the_ridge() -> None:
+    z1, z2 = gaussian_views(4000, 4, 0.7)
+    a = torch.diag(torch.tensor([10.0, 0.1, 1.0, 3.0], dtype=torch.float64))
+    loss_fn = EMILoss()  # standardization makes the default ridge scale-free
+    assert loss_fn(z1 @ a, z2).terms["mi"].item() == pytest.approx(loss_fn(z1, z2).terms["mi"].item(), rel=1e-9)
+
+
+def test_mi_grows_and_loss_falls_with_dependence() -> None:
+    loss_fn = EMILoss()
+    values = [loss_fn(*gaussian_views(2000, 8, rho)) for rho in (0.0, 0.2, 0.4, 0.6, 0.8, 0.95)]
+    mis = [out.terms["mi"].item() for out in values]
+    losses = [out.loss.item() for out in values]
+    assert mis == sorted(mis) and len(set(mis)) == len(mis)
+    assert losses == sorted(losses, reverse=True)
+
+
+def test_approaches_analytic_gaussian_mi_as_n_grows() -> None:
+    d, rho = 4, 0.6
+    loss_fn = EMILoss(eps=0.0)
+    errors = [
+        abs(loss_fn(*gaussian_views(n, d, rho, seed=3)).terms["mi"].item() - analytic_mi(d, rho))
+        for n in (100, 1000, 100000)
+    ]
+    assert errors[-1] < 0.01
+    assert errors[-1] < errors[0]
+    # with the default ridge the estimate stays within the ridge's known bias
+    with_ridge = EMILoss()(*gaussian_views(100000, d, rho, seed=3)).terms["mi"].item()
+    ridge_mi = d / 2 * math.log((1 + 1e-3) ** 2 / ((1 + 1e-3) ** 2 - rho**2))
+    assert with_ridge == pytest.approx(ridge_mi, abs=0.01)
+
+
+def test_logdets_combine_into_mi() -> None:
+    out = EMILoss()(*gaussian_views(200, 5, 0.5))
+    t = out.terms
+    assert t["mi"].item() == pytest.approx(0.5 * (t["logdet_z1"] + t["logdet_z2"] - t["logdet_joint"]).item())
+    assert out.loss.item() == pytest.approx(-t["mi"].item())
+
+
+def test_mi_is_non_negative_in_float32() -> None:
+    torch.manual_seed(0)
+    for n, d in [(8, 4), (64, 16), (500, 32)]:
+        z1, z2 = torch.randn(n, d), torch.randn(n, d)
+        assert EMILoss()(z1, z2).terms["mi"].item() >= -1e-5
+
+
+def test_singular_covariance_is_finite_with_the_ridge() -> None:
+    torch.manual_seed(0)
+    z1, z2 = torch.randn(16, 64), torch.randn(16, 64)  # N <= 2D: C is singular without eps
+    out = EMILoss()(z1, z2)
+    assert torch.isfinite(out.loss)
+    with pytest.raises(ValueError, match="not positive definite"):
+        EMILoss(eps=0.0)(z1, z2)
+
+
+def test_non_finite_embeddings_are_named_in_the_error() -> None:
+    z = torch.randn(32, 4)
+    z[3, 1] = float("nan")
+    with pytest.raises(ValueError, match="NaN or Inf"):
+        EMILoss()(z, torch.randn(32, 4))
+
+
+def test_invariance_term_is_optional() -> None:
+    z1, z2 = gaussian_views(100, 4, 0.5)
+    assert "invariance" not in EMILoss()(z1, z2).terms
+    out = EMILoss(invariance_weight=2.0)(z1, z2)
+    assert out.loss.item() == pytest.approx(-out.terms["mi"].item() + 2.0 * out.terms["invariance"].item())
+    assert out.terms["invariance"].item() > 0
