@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from infossl.losses import EMILoss
+from infossl.losses.emi import ridge_logdet
 
 
 def gaussian_views(n: int, d: int, rho: float, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -102,3 +103,24 @@ def test_invariance_term_is_optional() -> None:
     out = EMILoss(invariance_weight=2.0)(z1, z2)
     assert out.loss.item() == pytest.approx(-out.terms["mi"].item() + 2.0 * out.terms["invariance"].item())
     assert out.terms["invariance"].item() > 0
+
+
+@pytest.mark.parametrize(("n", "p"), [(6, 10), (10, 6), (8, 8)])
+def test_gram_and_covariance_forms_of_the_ridge_logdet_agree(n: int, p: int) -> None:
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(n, p, generator=g, dtype=torch.float64)
+    x = x - x.mean(dim=0)
+    eps = 0.05
+    direct = torch.logdet(x.T @ x / n + eps * torch.eye(p, dtype=torch.float64))
+    parts = [x[:, : p // 2], x[:, p // 2 :]]
+    assert ridge_logdet(parts, eps, "test").item() == pytest.approx(direct.item(), rel=1e-10)
+
+
+def test_nearly_collapsed_float32_embedding_at_paper_dimension() -> None:
+    # rank-one plus tiny noise: condition number ~ 2D / eps, too much for float32 Cholesky
+    torch.manual_seed(0)
+    base = torch.randn(64, 1)
+    z1 = base.repeat(1, 2048) + 1e-3 * torch.randn(64, 2048)
+    z2 = base.repeat(1, 2048) + 1e-3 * torch.randn(64, 2048)
+    out = EMILoss()(z1, z2)
+    assert torch.isfinite(out.loss) and out.terms["mi"].item() > 0

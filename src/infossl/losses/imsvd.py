@@ -37,6 +37,55 @@ from infossl.losses.base import PairLoss
 PROBABILITY_FLOOR = 1e-8
 
 
+class _JointEntropyTerms(torch.autograd.Function):
+    """Diagonal and off-diagonal x log x sums of J = P1^T P2 / N in one pass.
+
+    Autograd through ``xlogy`` on the MK x MK joint keeps several MK x MK
+    temporaries alive (about 7 s for D = 8160, N = 256 on two cores); this fused
+    version keeps one log buffer and needs no other MK x MK tensor. Entries of J are positive
+    (the assignments are clamped at 1e-8); J is still floored at the smallest
+    normal float so that 0 log 0 = 0 holds for any input.
+    """
+
+    @staticmethod
+    def forward(ctx, p1: Tensor, p2: Tensor, m: int, k: int) -> tuple[Tensor, Tensor]:  # type: ignore[override]
+        n = p1.shape[0]
+        joint = (p1.T @ p2).div_(n).clamp_min_(torch.finfo(p1.dtype).tiny)
+        log_joint = joint.log()
+        total = torch.dot(joint.reshape(-1), log_joint.reshape(-1))
+        blocks = lambda x: torch.diagonal(x.view(m, k, m, k), dim1=0, dim2=2)  # noqa: E731  K x K x M
+        block_total = (blocks(joint) * blocks(log_joint)).sum()
+        diagonal_log = torch.diagonal(log_joint).clone()
+        diagonal = (torch.diagonal(joint) * diagonal_log).sum() / m
+        off_diagonal = (total - block_total) / (m * (m - 1))
+        ctx.save_for_backward(p1, p2, log_joint, diagonal_log)
+        ctx.m, ctx.k = m, k
+        return diagonal, off_diagonal
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_diagonal: Tensor, grad_off: Tensor):  # type: ignore[override]
+        # dL/dJ = G with G = c_off (log J + 1) outside the diagonal blocks and
+        # c_dia (log J + 1) on J's main diagonal. G is never formed: by linearity
+        # P2 @ G^T = c_off (P2 @ log J^T + row sums of P2), corrected on the M
+        # small diagonal blocks, so no MK x MK buffer is allocated.
+        p1, p2, log_joint, diagonal_log = ctx.saved_tensors
+        m, k, n = ctx.m, ctx.k, p1.shape[0]
+        c_off = grad_off / (m * (m - 1))
+        c_dia = grad_diagonal / m
+        block_weights = torch.diagonal(log_joint.view(m, k, m, k), dim1=0, dim2=2).permute(2, 0, 1) + 1  # M x K x K
+        diagonal_weights = diagonal_log + 1
+
+        def grad_wrt(other: Tensor, dense: Tensor, block_eq: str) -> Tensor:
+            grad = dense + other.sum(dim=1, keepdim=True)
+            in_blocks = torch.einsum(block_eq, other.view(n, m, k), block_weights).reshape(n, m * k)
+            return (c_off * (grad - in_blocks) + c_dia * diagonal_weights * other) / n
+
+        grad_p1 = grad_wrt(p2, p2 @ log_joint.T, "nib,iab->nia")
+        grad_p2 = grad_wrt(p1, p1 @ log_joint, "nia,iab->nib")
+        return grad_p1, grad_p2, None, None
+
+
 class IMSVDLoss(PairLoss):
     """Joint-cross-entropy loss of IMSVD on soft-discretized embeddings.
 
@@ -87,12 +136,9 @@ class IMSVDLoss(PairLoss):
 
         invariance = -torch.log((p1 * p2).sum(dim=-1)).mean()
 
-        joint = p1.reshape(n, m * k).T @ p2.reshape(n, m * k) / n
-        plogp = torch.xlogy(joint, joint)
-        # J's main diagonal holds exactly the entries J_ii(k, k)
-        diagonal = torch.diagonal(plogp).sum() / m
-        block_sums = plogp.reshape(m, k, m, k).sum(dim=(1, 3))  # M x M: x log x per block
-        off_diagonal = (block_sums.sum() - torch.trace(block_sums)) / (m * (m - 1))
+        # J's main diagonal holds the entries J_ii(k, k); its M diagonal K x K
+        # blocks are left out of the off-diagonal sum
+        diagonal, off_diagonal = _JointEntropyTerms.apply(p1.reshape(n, m * k), p2.reshape(n, m * k), m, k)
 
         loss = (
             self.invariance_weight * invariance

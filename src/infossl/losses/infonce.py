@@ -45,12 +45,13 @@ class InfoNCELoss(PairLoss):
         n_global = all1.shape[0]
         candidates = torch.cat([all1, all2], dim=0)  # 2N x D
         anchors = torch.cat([z1, z2], dim=0)  # 2 N_local x D
-        logits = anchors @ candidates.T / self.temperature
+        logits = (anchors / self.temperature) @ candidates.T  # scale N x D, not N x N
 
         rows = torch.arange(n_global, device=z1.device)[local_rows(n_global)]
         self_index = torch.cat([rows, rows + n_global])
         positive_index = torch.cat([rows + n_global, rows])
         # an embedding is never its own negative
-        logits = logits.masked_fill(F.one_hot(self_index, 2 * n_global).bool(), float("-inf"))
+        is_self = self_index[:, None] == torch.arange(2 * n_global, device=z1.device)
+        logits = logits.masked_fill(is_self, float("-inf"))
         loss = F.cross_entropy(logits, positive_index)
         return loss, {"infonce": loss}
