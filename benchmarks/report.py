@@ -73,7 +73,20 @@ def render_losses(result: dict[str, Any]) -> str:
     )
     if notes:
         text += "\n\nHow the cost grows (ratios of the measured medians above):\n\n" + "\n".join(notes)
-    return text
+    return text + "\n\n" + LOSS_COMPLEXITY
+
+
+LOSS_COMPLEXITY = """Expected orders, which the ratios follow once the shapes are large enough to leave
+fixed overheads behind (the machine is a shared VM: repeated runs of the same shape have
+differed by up to 2x at the smallest shapes):
+
+- IMSVD: O(N D^2) for the MK x MK joint (two products forward, two backward), plus O(D^2)
+  elementwise work that dominates at D = 8160, which is why doubling N costs less than 2x.
+- EMI: O(N D^2 + D^3) with the covariances; when N < 2D the log-dets use the N x N Gram
+  form (Sylvester's identity), O(N^2 D + N^3), so the paper shapes D = 1024-2048 cost little.
+- EntRec and InfoNCE: O(N^2 D) for the N x N (2N x 2N) similarity matrix.
+- Barlow Twins and VICReg: O(N D^2) for the D x D (cross-)covariances.
+- BYOL: O(N D)."""
 
 
 def render_generic(result: dict[str, Any]) -> str:
