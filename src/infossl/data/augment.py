@@ -1,0 +1,129 @@
+"""Batched multi-view augmentation with per-sample random parameters (kornia).
+
+The data loader yields uint8 batches; augmentation runs on whole batches on the
+training device (a GPU when there is one), so it never becomes a per-image
+Python loop. Randomness comes from a dedicated, checkpointable RNG state, so a
+resumed run draws the same augmentations as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor, nn
+
+CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
+CIFAR_STD = (0.2470, 0.2435, 0.2616)
+
+
+@dataclass
+class ViewConfig:
+    """Random transforms of one view (probabilities in [0, 1])."""
+
+    crop_scale: tuple[float, float] = (0.2, 1.0)
+    flip_p: float = 0.5
+    jitter: tuple[float, float, float, float] = (0.4, 0.4, 0.4, 0.1)
+    jitter_p: float = 0.8
+    grayscale_p: float = 0.2
+    blur_p: float = 0.0
+    solarize_p: float = 0.0
+
+
+@dataclass
+class AugmentConfig:
+    """Multi-view augmentation.
+
+    Args:
+        preset: "simclr" (two identical views: IMSVD's CIFAR recipe),
+            "asymmetric" (VICReg/BYOL pair: blur p=1.0 / 0.1, solarization p=0 / 0.2),
+            or "custom" (use ``views`` as given).
+        image_size: output size of the random resized crop (None: the data's size).
+        crop_scale: crop area range for the presets.
+        mean, std: normalization.
+        views: per-view settings, used when preset is "custom".
+    """
+
+    preset: str = "simclr"
+    image_size: int | None = None
+    crop_scale: tuple[float, float] = (0.2, 1.0)
+    mean: tuple[float, float, float] = CIFAR_MEAN
+    std: tuple[float, float, float] = CIFAR_STD
+    views: list[ViewConfig] = field(default_factory=lambda: [ViewConfig(), ViewConfig()])
+
+    def resolved_views(self) -> list[ViewConfig]:
+        if self.preset == "simclr":
+            return [ViewConfig(crop_scale=self.crop_scale) for _ in range(2)]
+        if self.preset == "asymmetric":
+            jitter = (0.4, 0.4, 0.2, 0.1)
+            return [
+                ViewConfig(crop_scale=self.crop_scale, jitter=jitter, blur_p=1.0, solarize_p=0.0),
+                ViewConfig(crop_scale=self.crop_scale, jitter=jitter, blur_p=0.1, solarize_p=0.2),
+            ]
+        if self.preset == "custom":
+            if len(self.views) < 2:
+                raise ValueError(f"data.augment.views: need at least 2 views, got {len(self.views)}")
+            return list(self.views)
+        raise ValueError(f"data.augment.preset={self.preset!r}; expected 'simclr', 'asymmetric' or 'custom'")
+
+
+def _view_pipeline(view: ViewConfig, size: int) -> nn.Module:
+    import kornia.augmentation as K
+
+    ops: list[nn.Module] = [K.RandomResizedCrop((size, size), scale=view.crop_scale)]
+    if view.flip_p > 0:
+        ops.append(K.RandomHorizontalFlip(p=view.flip_p))
+    if view.jitter_p > 0:
+        ops.append(K.ColorJiggle(*view.jitter, p=view.jitter_p))
+    if view.grayscale_p > 0:
+        ops.append(K.RandomGrayscale(p=view.grayscale_p))
+    if view.blur_p > 0:
+        kernel = max(3, (size // 10) | 1)  # ~10% of the image, odd
+        ops.append(K.RandomGaussianBlur((kernel, kernel), (0.1, 2.0), p=view.blur_p))
+    if view.solarize_p > 0:
+        ops.append(K.RandomSolarize(thresholds=0.0, additions=0.0, p=view.solarize_p))
+    return K.AugmentationSequential(*ops)
+
+
+class Normalize(nn.Module):
+    """uint8 or [0, 1] float images -> normalized float images."""
+
+    def __init__(self, mean: tuple[float, ...], std: tuple[float, ...]) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(mean).view(1, -1, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(std).view(1, -1, 1, 1), persistent=False)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.dtype == torch.uint8:
+            x = x.float().div_(255)
+        return (x - self.mean) / self.std
+
+
+class MultiViewAugment(nn.Module):
+    """uint8 batch (N, 3, H, W) -> list of normalized augmented views."""
+
+    def __init__(self, config: AugmentConfig, image_size: int, seed: int = 0) -> None:
+        super().__init__()
+        size = config.image_size or image_size
+        self.views = nn.ModuleList(_view_pipeline(v, size) for v in config.resolved_views())
+        self.normalize = Normalize(config.mean, config.std)
+        generator = torch.Generator().manual_seed(seed)
+        self.rng_state = generator.get_state()
+
+    @torch.no_grad()
+    def forward(self, images: Tensor) -> list[Tensor]:
+        x = images.float().div_(255) if images.dtype == torch.uint8 else images
+        devices = [x.device] if x.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            torch.random.set_rng_state(self.rng_state)
+            if devices:
+                torch.cuda.manual_seed(int(torch.randint(0, 2**31 - 1, ())))
+            views = [self.normalize(view(x)) for view in self.views]
+            self.rng_state = torch.random.get_rng_state()
+        return views
+
+    def state_dict_rng(self) -> Tensor:
+        return self.rng_state.clone()
+
+    def load_state_dict_rng(self, state: Tensor) -> None:
+        self.rng_state = state.clone()

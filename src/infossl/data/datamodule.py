@@ -1,0 +1,203 @@
+"""The Lightning data module: sources -> in-memory uint8 batches -> augmented views."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import lightning as L
+import torch
+from torch import Tensor
+from torch.utils.data import Dataset
+
+from infossl.data.augment import AugmentConfig, MultiViewAugment, Normalize
+from infossl.data.sources import ImageSet, load_image_folder, load_npz, load_torchvision
+from infossl.data.synthetic import make_shapes
+
+Source = Literal["synthetic", "npz", "image_folder", "unlabeled_folder", "cifar10", "cifar100", "stl10"]
+
+
+class InMemoryImages(Dataset):
+    """Indexes an :class:`ImageSet`; ``__getitems__`` returns a whole stacked batch."""
+
+    def __init__(self, data: ImageSet) -> None:
+        self.data = data
+        self.labels = data.labels if data.labels is not None else torch.full((len(data),), -1, dtype=torch.int64)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
+        return self.data.images[index], self.labels[index]
+
+    def __getitems__(self, indices: list[int]) -> tuple[Tensor, Tensor]:
+        index = torch.as_tensor(indices)
+        return self.data.images[index], self.labels[index]
+
+
+def keep_batch(batch: Any) -> Any:
+    """Collate function for datasets that already return stacked batches."""
+    return batch
+
+
+@dataclass
+class SyntheticConfig:
+    """Sizes of the procedurally generated shapes set (source "synthetic")."""
+
+    train_size: int = 4000
+    test_size: int = 1000
+    image_size: int = 32
+
+
+class SSLDataModule(L.LightningDataModule):
+    """Pretraining data: a source, a global batch size and multi-view augmentation.
+
+    Args:
+        source: where images come from: "synthetic" (generated shapes),
+            "npz" (the CIFAR-10 npz layout), "image_folder" (class sub-folders),
+            "unlabeled_folder" (all images below ``path``), or torchvision's
+            "cifar10", "cifar100", "stl10".
+        path: file or folder of the source (root folder for torchvision sets).
+        val_path: labelled evaluation folder for "image_folder" (else
+            ``val_fraction`` of ``path`` is held out with ``seed``).
+        val_fraction: held-out share when there is no separate evaluation split.
+        image_size: decode size for image folders (images are resized and
+            centre-cropped once at load time).
+        batch_size: global batch size, split evenly across processes.
+        num_workers: data loader workers (in-memory batches rarely need any).
+        download: let torchvision download its data sets (needs network).
+        seed: seed of the shuffling, the split and the augmentation RNG.
+        augment: multi-view augmentation settings.
+        synthetic: sizes for the "synthetic" source.
+    """
+
+    def __init__(
+        self,
+        source: Source = "synthetic",
+        path: str | None = None,
+        val_path: str | None = None,
+        val_fraction: float = 0.1,
+        image_size: int = 64,
+        batch_size: int = 256,
+        num_workers: int = 0,
+        download: bool = False,
+        seed: int = 0,
+        augment: AugmentConfig = AugmentConfig(),  # noqa: B008 (dataclass defaults are copied by the CLI)
+        synthetic: SyntheticConfig = SyntheticConfig(),  # noqa: B008
+    ) -> None:
+        super().__init__()
+        if source not in ("synthetic", "cifar10", "cifar100", "stl10") and path is None:
+            raise ValueError(f"data.path is required for data.source={source!r}")
+        if batch_size < 2:
+            raise ValueError(f"data.batch_size must be >= 2, got {batch_size}")
+        if not 0.0 < val_fraction < 1.0:
+            raise ValueError(f"data.val_fraction must be in (0, 1), got {val_fraction}")
+        self.source, self.path, self.val_path = source, path, val_path
+        self.val_fraction, self.image_size = val_fraction, image_size
+        self.batch_size, self.num_workers, self.download, self.seed = batch_size, num_workers, download, seed
+        self.augment_config, self.synthetic = augment, synthetic
+        self.train_set: ImageSet | None = None
+        self.val_set: ImageSet | None = None
+        self.augment: MultiViewAugment | None = None
+        self._pending_rng: Tensor | None = None
+
+    # ----------------------------------------------------------------- loading
+    def _load(self) -> tuple[ImageSet, ImageSet | None]:
+        if self.source == "synthetic":
+            s = self.synthetic
+            return make_shapes(s.train_size, s.image_size, self.seed), make_shapes(s.test_size, s.image_size, self.seed + 1)
+        if self.source == "npz":
+            return load_npz(self.path)  # type: ignore[arg-type]
+        if self.source in ("cifar10", "cifar100", "stl10"):
+            return load_torchvision(self.source, self.path or "data", self.download)
+        labelled = self.source == "image_folder"
+        data = load_image_folder(self.path, self.image_size, labelled=labelled)  # type: ignore[arg-type]
+        if not labelled:
+            return data, None
+        if self.val_path is not None:
+            return data, load_image_folder(self.val_path, self.image_size, labelled=True)
+        order = torch.randperm(len(data), generator=torch.Generator().manual_seed(self.seed))
+        n_val = max(1, int(round(self.val_fraction * len(data))))
+        return data.subset(order[n_val:]), data.subset(order[:n_val])
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.train_set is not None:
+            return
+        self.train_set, self.val_set = self._load()
+        if self.val_set is not None and self.val_set.labels is None:
+            self.val_set = None
+        world = self.trainer.world_size if self.trainer is not None else 1
+        if self.batch_size % world != 0:
+            raise ValueError(f"data.batch_size={self.batch_size} is not divisible by the {world} processes")
+        if len(self.train_set) < self.batch_size:
+            raise ValueError(
+                f"data.batch_size={self.batch_size} is larger than the {len(self.train_set)} training images"
+            )
+        self.augment = MultiViewAugment(self.augment_config, self.train_set.images.shape[-1], seed=self.seed)
+        if self._pending_rng is not None:
+            self.augment.load_state_dict_rng(self._pending_rng)
+        self.eval_transform = Normalize(self.augment_config.mean, self.augment_config.std)
+
+    # ------------------------------------------------------------- properties
+    @property
+    def num_classes(self) -> int:
+        return self.val_set.num_classes if self.val_set is not None else 0
+
+    def preprocess_info(self) -> dict[str, Any]:
+        """What an encoder trained on this data expects at inference."""
+        size = self.augment_config.image_size or (self.train_set.images.shape[-1] if self.train_set is not None else None)
+        return {"image_size": size, "mean": list(self.augment_config.mean), "std": list(self.augment_config.std)}
+
+    # ------------------------------------------------------------ dataloaders
+    def _loader(self, data: ImageSet, batch_size: int, train: bool):
+        from torchdata.stateful_dataloader import StatefulDataLoader
+        from torchdata.stateful_dataloader.sampler import StatefulDistributedSampler
+
+        world = self.trainer.world_size if self.trainer is not None else 1
+        rank = self.trainer.global_rank if self.trainer is not None else 0
+        dataset = InMemoryImages(data)
+        sampler = StatefulDistributedSampler(
+            dataset, num_replicas=world, rank=rank, shuffle=train, seed=self.seed, drop_last=train
+        )
+        return StatefulDataLoader(
+            dataset,
+            batch_size=batch_size,
+            sampler=sampler,
+            drop_last=train,
+            num_workers=self.num_workers,
+            collate_fn=keep_batch,
+            persistent_workers=self.num_workers > 0,
+        )
+
+    def train_dataloader(self):
+        world = self.trainer.world_size if self.trainer is not None else 1
+        return self._loader(self.train_set, self.batch_size // world, train=True)  # type: ignore[arg-type]
+
+    def val_dataloader(self):
+        if self.val_set is None:
+            return []
+        return self._loader(self.val_set, 512, train=False)
+
+    def bank_dataloader(self):
+        """Labelled, un-augmented training images: the kNN memory bank."""
+        if self.train_set is None or self.train_set.labels is None:
+            return None
+        return self._loader(self.train_set, 512, train=False)
+
+    # ------------------------------------------------------------ augmentation
+    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        images, labels = batch
+        if self.trainer is not None and self.trainer.training:
+            assert self.augment is not None
+            return self.augment.to(images.device)(images), labels
+        return self.eval_transform.to(images.device)(images), labels
+
+    # ----------------------------------------------------------- checkpointing
+    def state_dict(self) -> dict[str, Any]:
+        return {"augment_rng": self.augment.state_dict_rng()} if self.augment is not None else {}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        if "augment_rng" in state_dict:
+            self._pending_rng = state_dict["augment_rng"]
+            if self.augment is not None:
+                self.augment.load_state_dict_rng(self._pending_rng)

@@ -1,0 +1,30 @@
+"""The eight methods: each a small module choosing heads and an objective."""
+
+from infossl.methods.barlow import BarlowTwins
+from infossl.methods.base import JointEmbeddingMethod, Method, TeacherStudentMethod
+from infossl.methods.byol import BYOL
+from infossl.methods.emi import EMI
+from infossl.methods.entrec import EntRec
+from infossl.methods.entrec_byol import EntRecBYOL
+from infossl.methods.imsvd import IMSVD
+from infossl.methods.simclr import SimCLR
+from infossl.methods.vicreg import VICReg
+
+METHODS: dict[str, type[Method]] = {
+    cls.name: cls for cls in (IMSVD, EMI, EntRec, EntRecBYOL, SimCLR, BYOL, BarlowTwins, VICReg)
+}
+
+__all__ = [
+    "BYOL",
+    "EMI",
+    "METHODS",
+    "BarlowTwins",
+    "EntRec",
+    "EntRecBYOL",
+    "IMSVD",
+    "JointEmbeddingMethod",
+    "Method",
+    "SimCLR",
+    "TeacherStudentMethod",
+    "VICReg",
+]

@@ -1,0 +1,141 @@
+"""The Lightning module shared by every method: backbone + method + optimizer."""
+
+from __future__ import annotations
+
+import functools
+import time
+from typing import Any
+
+import lightning as L
+import torch
+from torch import Tensor
+
+from infossl.methods import Method
+from infossl.models.backbones import BackboneSpec, build_backbone
+from infossl.training.optim import OptimConfig, build_optimizer, warmup_cosine
+
+#: bumped when the checkpoint layout changes; checked by load_encoder / resume
+CHECKPOINT_FORMAT_VERSION = 1
+
+
+class NonFiniteLossError(RuntimeError):
+    """The loss or one of its terms became NaN or Inf."""
+
+
+class SSLModule(L.LightningModule):
+    """Self-supervised pretraining of ``backbone`` with ``method``.
+
+    Args:
+        method: the method (heads and objective), e.g. ``IMSVD(num_states=32)``.
+        backbone: backbone to build (see :class:`BackboneSpec`).
+        optim: optimizer and learning-rate schedule.
+        channels_last: use the channels-last memory format for the backbone.
+        compile: ``torch.compile`` the backbone.
+    """
+
+    def __init__(
+        self,
+        method: Method,
+        backbone: BackboneSpec = BackboneSpec(),  # noqa: B008 (frozen dataclass)
+        optim: OptimConfig = OptimConfig(),  # noqa: B008 (never mutated)
+        channels_last: bool = False,
+        compile: bool = False,
+    ) -> None:
+        super().__init__()
+        self.method = method
+        self.backbone_spec = backbone
+        self.optim_config = optim
+        self.channels_last = channels_last
+        self.backbone, self.feature_dim = build_backbone(backbone)
+        self.method.build(self.backbone, self.feature_dim)
+        if channels_last:
+            self.backbone = self.backbone.to(memory_format=torch.channels_last)
+        self._compiled = torch.compile(self.backbone) if compile else None
+        self._last_batch_end: float | None = None
+
+    def encode(self, images: Tensor) -> Tensor:
+        if self.channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
+        return (self._compiled or self.backbone)(images)
+
+    # ---------------------------------------------------------------- training
+    def training_step(self, batch: tuple[list[Tensor], Tensor], batch_idx: int) -> dict[str, Tensor]:
+        views, labels = batch
+        out, features = self.method.training_loss(self.encode, views)
+        self._check_finite(out.loss, out.terms)
+        batch_size = views[0].shape[0]
+        self.log("train/loss", out.loss, prog_bar=True, batch_size=batch_size)
+        self.log_dict({f"train/{k}": v for k, v in out.terms.items()}, prog_bar=True, batch_size=batch_size)
+        self.log("train/lr", self.optimizers().param_groups[0]["lr"], batch_size=batch_size)
+        now = time.perf_counter()
+        if self._last_batch_end is not None:
+            images_per_s = batch_size * self.trainer.world_size / (now - self._last_batch_end)
+            self.log("train/images_per_s", images_per_s, prog_bar=True, batch_size=batch_size)
+        return {"loss": out.loss, "features": features, "labels": labels}
+
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        total = max(1, self.trainer.estimated_stepping_batches)
+        logs = self.method.on_step_end(self.backbone, self.trainer.global_step / total)
+        for key, value in logs.items():
+            self.log(f"train/{key}", value)
+        self._last_batch_end = time.perf_counter()
+
+    def on_train_epoch_start(self) -> None:
+        self._last_batch_end = None  # do not count the epoch boundary as a step
+
+    def _check_finite(self, loss: Tensor, terms: dict[str, Tensor]) -> None:
+        if torch.isfinite(loss):
+            return
+        bad = [k for k, v in terms.items() if not torch.isfinite(v)] or ["loss"]
+        raise NonFiniteLossError(
+            f"non-finite loss at step {self.global_step} (epoch {self.current_epoch}): "
+            f"terms {', '.join(bad)} = {', '.join(str(terms.get(k, loss).item()) for k in bad)}; "
+            f"the last good checkpoint is kept. Lower model.optim.lr or check the data."
+        )
+
+    # -------------------------------------------------------------- validation
+    def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> dict[str, Tensor]:
+        images, labels = batch
+        return {"features": self.encode(images).float(), "labels": labels}
+
+    # ------------------------------------------------------------ optimization
+    def global_batch_size(self) -> int:
+        datamodule = self.trainer.datamodule
+        return int(getattr(datamodule, "batch_size", 256)) * self.trainer.accumulate_grad_batches
+
+    def configure_optimizers(self) -> dict[str, Any]:
+        config = self.optim_config
+        lr = config.lr * (self.global_batch_size() / 256 if config.scale_lr_by_batch else 1.0)
+        optimizer = build_optimizer(config, [self.backbone, self.method], lr)
+        total = int(self.trainer.estimated_stepping_batches)
+        steps_per_epoch = max(1, total // max(1, self.trainer.max_epochs or 1))
+        warmup = int(round(config.warmup_epochs * steps_per_epoch))
+        schedule = functools.partial(warmup_cosine, warmup_steps=warmup, total_steps=total, min_ratio=config.min_lr_ratio)
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    # ----------------------------------------------------------- checkpointing
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        datamodule = getattr(self.trainer, "datamodule", None)
+        checkpoint["infossl"] = {
+            "format_version": CHECKPOINT_FORMAT_VERSION,
+            "method": self.method.name,
+            "backbone": self.backbone_spec.to_dict(),
+            "feature_dim": self.feature_dim,
+            "preprocess": datamodule.preprocess_info() if hasattr(datamodule, "preprocess_info") else None,
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        info = checkpoint.get("infossl")
+        if info is None:
+            raise ValueError("not an infossl checkpoint: it has no 'infossl' section")
+        if info["format_version"] > CHECKPOINT_FORMAT_VERSION:
+            raise ValueError(
+                f"checkpoint format {info['format_version']} is newer than this infossl ({CHECKPOINT_FORMAT_VERSION})"
+            )
+        if info["method"] != self.method.name or info["backbone"] != self.backbone_spec.to_dict():
+            raise ValueError(
+                f"checkpoint is for method {info['method']!r} with backbone {info['backbone']}, but the "
+                f"configuration asks for model.method {self.method.name!r} with model.backbone "
+                f"{self.backbone_spec.to_dict()}"
+            )
