@@ -13,6 +13,13 @@ from infossl.losses import (
 
 __version__ = "0.1.0"
 
+
+def load_encoder(checkpoint, device="cpu"):
+    """The backbone of an infossl checkpoint with its preprocessing (see :mod:`infossl.encoder`)."""
+    from infossl.encoder import load_encoder as _load
+
+    return _load(checkpoint, device)
+
 __all__ = [
     "BYOLLoss",
     "BarlowTwinsLoss",
@@ -23,4 +30,5 @@ __all__ = [
     "LossOutput",
     "VICRegLoss",
     "__version__",
+    "load_encoder",
 ]

@@ -40,6 +40,9 @@ class AugmentConfig:
             or "custom" (use ``views`` as given).
         image_size: output size of the random resized crop (None: the data's size).
         crop_scale: crop area range for the presets.
+        jitter: colour-jitter strengths (brightness, contrast, saturation, hue)
+            for the presets ("asymmetric" uses saturation 0.2 as published).
+        jitter_p, grayscale_p: probabilities of colour jitter and grayscale.
         mean, std: normalization.
         views: per-view settings, used when preset is "custom".
     """
@@ -47,18 +50,22 @@ class AugmentConfig:
     preset: str = "simclr"
     image_size: int | None = None
     crop_scale: tuple[float, float] = (0.2, 1.0)
+    jitter: tuple[float, float, float, float] = (0.4, 0.4, 0.4, 0.1)
+    jitter_p: float = 0.8
+    grayscale_p: float = 0.2
     mean: tuple[float, float, float] = CIFAR_MEAN
     std: tuple[float, float, float] = CIFAR_STD
     views: list[ViewConfig] = field(default_factory=lambda: [ViewConfig(), ViewConfig()])
 
     def resolved_views(self) -> list[ViewConfig]:
+        common = {"crop_scale": self.crop_scale, "jitter_p": self.jitter_p, "grayscale_p": self.grayscale_p}
         if self.preset == "simclr":
-            return [ViewConfig(crop_scale=self.crop_scale) for _ in range(2)]
+            return [ViewConfig(jitter=self.jitter, **common) for _ in range(2)]
         if self.preset == "asymmetric":
-            jitter = (0.4, 0.4, 0.2, 0.1)
+            b, c, _, h = self.jitter
             return [
-                ViewConfig(crop_scale=self.crop_scale, jitter=jitter, blur_p=1.0, solarize_p=0.0),
-                ViewConfig(crop_scale=self.crop_scale, jitter=jitter, blur_p=0.1, solarize_p=0.2),
+                ViewConfig(jitter=(b, c, 0.2, h), blur_p=1.0, solarize_p=0.0, **common),
+                ViewConfig(jitter=(b, c, 0.2, h), blur_p=0.1, solarize_p=0.2, **common),
             ]
         if self.preset == "custom":
             if len(self.views) < 2:

@@ -31,29 +31,21 @@ class BackboneSpec:
         return {**asdict(self), "widths": list(self.widths)}
 
 
-def conv_block(c_in: int, c_out: int) -> nn.Sequential:
-    return nn.Sequential(
-        nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
-        nn.BatchNorm2d(c_out),
-        nn.ReLU(inplace=True),
-        nn.Conv2d(c_out, c_out, 3, padding=1, bias=False),
-        nn.BatchNorm2d(c_out),
-        nn.ReLU(inplace=True),
-    )
-
-
 class ConvNet(nn.Module):
-    """Blocks of two 3x3 convs (batch norm, ReLU), 2x2 max-pool between blocks,
-    global average pooling: a fast backbone for CPU runs."""
+    """Blocks of 3x3 conv, batch norm, ReLU and 2x2 max-pool, then global
+    average pooling: a fast backbone for CPU runs (32-64-128-256 by default)."""
 
     def __init__(self, widths: tuple[int, ...] = (32, 64, 128, 256), in_channels: int = 3) -> None:
         super().__init__()
         layers: list[nn.Module] = []
         c_in = in_channels
-        for i, width in enumerate(widths):
-            if i > 0:
-                layers.append(nn.MaxPool2d(2))
-            layers.append(conv_block(c_in, width))
+        for width in widths:
+            layers += [
+                nn.Conv2d(c_in, width, 3, padding=1, bias=False),
+                nn.BatchNorm2d(width),
+                nn.ReLU(inplace=True),
+                nn.MaxPool2d(2),
+            ]
             c_in = width
         self.features = nn.Sequential(*layers)
         self.pool = nn.AdaptiveAvgPool2d(1)

@@ -10,12 +10,11 @@ import lightning as L
 import torch
 from torch import Tensor
 
+from infossl.encoder import CHECKPOINT_FORMAT_VERSION
 from infossl.methods import Method
 from infossl.models.backbones import BackboneSpec, build_backbone
 from infossl.training.optim import OptimConfig, build_optimizer, warmup_cosine
 
-#: bumped when the checkpoint layout changes; checked by load_encoder / resume
-CHECKPOINT_FORMAT_VERSION = 1
 
 
 class NonFiniteLossError(RuntimeError):

@@ -1,0 +1,1 @@
+"""The ``infossl`` command line."""

@@ -1,0 +1,61 @@
+"""Entry point of the ``infossl`` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+USAGE = """infossl <command> [options]
+
+commands:
+  pretrain     pretrain an encoder: infossl pretrain --config cifar10/imsvd.yaml [--key value ...]
+  quickstart   the embedded default: IMSVD on generated shapes, ~2 minutes on CPU
+  export       infossl export CHECKPOINT OUT: backbone weights as OUT.pt and OUT.safetensors
+  configs      list the configs shipped with infossl
+
+'infossl pretrain --help' lists every configuration key."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(USAGE)
+        return 0 if argv else 2
+    command, rest = argv[0], argv[1:]
+    from infossl.cli.errors import ConfigError
+
+    try:
+        if command == "pretrain":
+            from infossl.cli.pretrain import pretrain
+
+            pretrain(rest)
+        elif command == "quickstart":
+            from infossl.cli.quickstart import quickstart
+
+            quickstart(rest)
+        elif command == "export":
+            parser = argparse.ArgumentParser(prog="infossl export", description="export backbone weights")
+            parser.add_argument("checkpoint")
+            parser.add_argument("out", help="output path without suffix; writes OUT.pt and OUT.safetensors")
+            ns = parser.parse_args(rest)
+            from infossl.cli.export import export
+
+            for path in export(ns.checkpoint, ns.out):
+                print(f"wrote {path}")
+        elif command == "configs":
+            from infossl.cli.configs import config_root, packaged_configs
+
+            print(f"configs shipped in {config_root()} (use as --config NAME):")
+            for name in packaged_configs():
+                print(f"  {name}")
+        else:
+            print(f"infossl: unknown command {command!r}\n\n{USAGE}", file=sys.stderr)
+            return 2
+    except (ConfigError, FileNotFoundError, ValueError) as error:
+        print(f"infossl {command}: error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""Load a pretrained backbone from an infossl checkpoint, ready to embed images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from infossl.models.backbones import BackboneSpec, build_backbone
+
+#: bumped when the checkpoint layout changes; checked when loading
+CHECKPOINT_FORMAT_VERSION = 1
+
+
+def read_checkpoint(path: str | Path) -> dict[str, Any]:
+    """The checkpoint dict, after checking it is an infossl checkpoint we can read."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:
+        raise ValueError(f"{path} is not a readable PyTorch checkpoint: {error}") from error
+    info = checkpoint.get("infossl") if isinstance(checkpoint, dict) else None
+    if info is None or "state_dict" not in checkpoint:
+        raise ValueError(f"{path} is not an infossl checkpoint (no 'infossl' section or 'state_dict')")
+    if info.get("format_version", 0) > CHECKPOINT_FORMAT_VERSION:
+        raise ValueError(
+            f"{path} has checkpoint format {info['format_version']}; this infossl reads up to {CHECKPOINT_FORMAT_VERSION}"
+        )
+    return checkpoint
+
+
+def backbone_state_dict(checkpoint: dict[str, Any]) -> dict[str, Tensor]:
+    """The online backbone's weights (keys without the ``backbone.`` prefix)."""
+    prefix = "backbone."
+    return {k[len(prefix) :]: v for k, v in checkpoint["state_dict"].items() if k.startswith(prefix)}
+
+
+class Encoder(nn.Module):
+    """A pretrained backbone with the preprocessing it expects.
+
+    ``encoder(images)`` takes a batch of RGB images, uint8 in [0, 255] or float
+    in [0, 1], shape (N, 3, H, W); resizes them to ``image_size`` when needed,
+    normalizes them and returns the pooled features (N, feature_dim).
+    ``encoder.transform`` is the equivalent torchvision transform for single
+    PIL images (giving normalized tensors).
+    """
+
+    def __init__(self, backbone: nn.Module, feature_dim: int, image_size: int | None, mean, std) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.feature_dim = feature_dim
+        self.image_size = image_size
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1), persistent=False)
+
+    @property
+    def transform(self):
+        from torchvision.transforms import v2
+
+        steps = [v2.ToImage()]
+        if self.image_size is not None:
+            steps += [v2.Resize(self.image_size), v2.CenterCrop(self.image_size)]
+        steps += [v2.ToDtype(torch.float32, scale=True), v2.Normalize(self.mean.flatten().tolist(), self.std.flatten().tolist())]
+        return v2.Compose(steps)
+
+    def preprocess(self, images: Tensor) -> Tensor:
+        if images.ndim != 4 or images.shape[1] != 3:
+            raise ValueError(f"Encoder expects images of shape (N, 3, H, W); got {tuple(images.shape)}")
+        x = images.float() / 255 if images.dtype == torch.uint8 else images.float()
+        if self.image_size is not None and x.shape[-2:] != (self.image_size, self.image_size):
+            x = nn.functional.interpolate(x, size=(self.image_size, self.image_size), mode="bilinear", antialias=True)
+        return (x - self.mean) / self.std
+
+    def forward(self, images: Tensor) -> Tensor:
+        return self.backbone(self.preprocess(images))
+
+
+def load_encoder(checkpoint: str | Path, device: str | torch.device = "cpu") -> Encoder:
+    """The backbone of an infossl checkpoint, in eval mode, with its preprocessing."""
+    ckpt = read_checkpoint(checkpoint)
+    info = ckpt["infossl"]
+    spec = BackboneSpec(**{**info["backbone"], "widths": tuple(info["backbone"]["widths"])})
+    backbone, feature_dim = build_backbone(spec)
+    backbone.load_state_dict(backbone_state_dict(ckpt))
+    pre = info.get("preprocess") or {}
+    encoder = Encoder(
+        backbone,
+        feature_dim,
+        pre.get("image_size"),
+        pre.get("mean", (0.5, 0.5, 0.5)),
+        pre.get("std", (0.5, 0.5, 0.5)),
+    )
+    return encoder.eval().to(device)
