@@ -7,6 +7,7 @@ type-checked by jsonargparse before anything is built or trained.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,8 @@ TRAINER_DEFAULTS = {
 
 def build_cli(args: list[str], **kwargs: Any) -> PretrainCLI:
     """Parse ``args`` (config files and overrides) and build model, data and trainer."""
+    # args are passed explicitly, also when they came from our own command line
+    warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
     return PretrainCLI(
         SSLModule,
         SSLDataModule,

@@ -148,6 +148,11 @@ class SSLDataModule(L.LightningDataModule):
         size = self.augment_config.image_size or (self.train_set.images.shape[-1] if self.train_set is not None else None)
         return {"image_size": size, "mean": list(self.augment_config.mean), "std": list(self.augment_config.std)}
 
+    def steps_per_epoch(self) -> int:
+        """Optimizer batches per epoch and process (drop_last), without building a loader."""
+        world = self.trainer.world_size if self.trainer is not None else 1
+        return (len(self.train_set) // world) // (self.batch_size // world)  # type: ignore[arg-type]
+
     # ------------------------------------------------------------ dataloaders
     def _loader(self, data: ImageSet, batch_size: int, train: bool):
         from torchdata.stateful_dataloader import StatefulDataLoader

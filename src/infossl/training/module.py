@@ -72,11 +72,16 @@ class SSLModule(L.LightningModule):
             self.log("train/images_per_s", images_per_s, prog_bar=True, batch_size=batch_size)
         return {"loss": out.loss, "features": features, "labels": labels}
 
-    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
-        total = max(1, self.trainer.estimated_stepping_batches)
-        logs = self.method.on_step_end(self.backbone, self.trainer.global_step / total)
-        for key, value in logs.items():
+    def optimizer_step(self, *args: Any, **kwargs: Any) -> None:
+        super().optimizer_step(*args, **kwargs)
+        # right after the update (EMA teacher), before callbacks such as checkpointing
+        # run, so a checkpoint taken at this step already contains it; global_step
+        # now counts the step just taken (step k of K has progress k / K, from 0)
+        progress = (self.trainer.global_step - 1) / self.total_steps()
+        for key, value in self.method.on_step_end(self.backbone, progress).items():
             self.log(f"train/{key}", value)
+
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
         self._last_batch_end = time.perf_counter()
 
     def on_train_epoch_start(self) -> None:
@@ -102,12 +107,28 @@ class SSLModule(L.LightningModule):
         datamodule = self.trainer.datamodule
         return int(getattr(datamodule, "batch_size", 256)) * self.trainer.accumulate_grad_batches
 
+    def total_steps(self) -> int:
+        """Optimizer steps of the whole run, from the data module's size.
+
+        ``trainer.estimated_stepping_batches`` would build the train loader
+        before a checkpoint's loader state is restored, and Lightning would
+        then resume mid-epoch from the start of the epoch's data.
+        """
+        trainer = self.trainer
+        per_epoch = max(1, trainer.datamodule.steps_per_epoch() // trainer.accumulate_grad_batches)
+        by_epochs = per_epoch * trainer.max_epochs if trainer.max_epochs not in (None, -1) else None
+        by_steps = trainer.max_steps if trainer.max_steps != -1 else None
+        candidates = [n for n in (by_epochs, by_steps) if n is not None]
+        if not candidates:
+            raise ValueError("set trainer.max_epochs or trainer.max_steps: the learning-rate schedule needs a length")
+        return max(1, min(candidates))
+
     def configure_optimizers(self) -> dict[str, Any]:
         config = self.optim_config
         lr = config.lr * (self.global_batch_size() / 256 if config.scale_lr_by_batch else 1.0)
         optimizer = build_optimizer(config, [self.backbone, self.method], lr)
-        total = int(self.trainer.estimated_stepping_batches)
-        steps_per_epoch = max(1, total // max(1, self.trainer.max_epochs or 1))
+        total = self.total_steps()
+        steps_per_epoch = max(1, self.trainer.datamodule.steps_per_epoch() // self.trainer.accumulate_grad_batches)
         warmup = int(round(config.warmup_epochs * steps_per_epoch))
         schedule = functools.partial(warmup_cosine, warmup_steps=warmup, total_steps=total, min_ratio=config.min_lr_ratio)
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
