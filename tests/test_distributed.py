@@ -16,6 +16,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from conftest import LOSS_CASES, random_pair
+from infossl.models import mlp
 
 WORLD_SIZE = 2
 GLOBAL_BATCH = 8
@@ -36,12 +37,29 @@ def _run_case(objective: str, detach_target: bool, rows: slice) -> tuple[float, 
     return out.loss.item(), z1.grad, z2.grad
 
 
+def _run_head(rows: slice) -> tuple[float, torch.Tensor, list[torch.Tensor]]:
+    """A projector with GlobalBatchNorm1d: loss = mean over rows of |head(x)|^2.
+    Returns the loss, the input gradient and the parameter gradients (summed
+    over processes, as DDP's all-reduce does before dividing by W)."""
+    torch.manual_seed(0)
+    head = mlp(5, (6, 6, 3)).double()
+    x = random_pair(GLOBAL_BATCH, 5, seed=5)[0][rows].clone().requires_grad_()
+    loss = head(x).pow(2).sum(dim=1).mean()
+    loss.backward()
+    grads = [p.grad.clone() for p in head.parameters()]
+    if dist.is_initialized():
+        for g in grads:
+            dist.all_reduce(g)
+    return loss.item(), x.grad, grads
+
+
 def _worker(rank: int, init_file: str, out_dir: str) -> None:
     dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=WORLD_SIZE)
     try:
         per_process = GLOBAL_BATCH // WORLD_SIZE
         rows = slice(rank * per_process, (rank + 1) * per_process)
         results = {case: _run_case(*spec, rows) for case, spec in CASES.items()}
+        results["global_batchnorm_head"] = _run_head(rows)
         torch.save(results, Path(out_dir) / f"rank{rank}.pt")
     finally:
         dist.destroy_process_group()
@@ -74,7 +92,19 @@ def test_matches_one_process_holding_the_whole_batch(per_rank_results, case: str
             torch.testing.assert_close(rank_grad2 / WORLD_SIZE, grad2[rows], rtol=1e-9, atol=1e-12)
 
 
+def test_projector_batch_norm_uses_global_statistics(per_rank_results) -> None:
+    loss, grad_x, grad_params = _run_head(slice(None))
+    ranks = [r["global_batchnorm_head"] for r in per_rank_results]
+    assert sum(r[0] for r in ranks) / WORLD_SIZE == pytest.approx(loss, rel=1e-10)
+    per_process = GLOBAL_BATCH // WORLD_SIZE
+    for rank, (_, rank_grad_x, summed_params) in enumerate(ranks):
+        rows = slice(rank * per_process, (rank + 1) * per_process)
+        torch.testing.assert_close(rank_grad_x / WORLD_SIZE, grad_x[rows], rtol=1e-9, atol=1e-12)
+        for summed, single in zip(summed_params, grad_params):
+            torch.testing.assert_close(summed / WORLD_SIZE, single, rtol=1e-9, atol=1e-12)
+
+
 def test_gradients_are_not_trivial(per_rank_results) -> None:
     # guards against a comparison of zeros with zeros
-    for case in CASES:
+    for case in [*CASES, "global_batchnorm_head"]:
         assert per_rank_results[0][case][1].abs().max() > 1e-6

@@ -58,7 +58,7 @@ class OnlineLinearProbe(L.Callback):
             loss.backward()
             self.optimizer.step()
         accuracy = (logits.argmax(1) == labels[keep]).float().mean()
-        pl_module.log("probe/train_acc", accuracy, on_step=False, on_epoch=True)
+        pl_module.log("probe/train_acc", accuracy, on_step=False, on_epoch=True, sync_dist=True)
 
     def on_validation_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
         if self.probe is None or trainer.sanity_checking:
