@@ -100,8 +100,24 @@ def render_generic(result: dict[str, Any]) -> str:
     )
 
 
-RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {"losses": render_losses}
-ORDER = ["losses"]  # sections in this order first, then the others by name
+def render_cpu_recipe(result: dict[str, Any]) -> str:
+    rows = result["rows"]
+    return (
+        "## CPU recipe throughput (CIFAR-10)\n\n"
+        "One step = batched augmentation of two views + forward + backward + SGD step on real\n"
+        "CIFAR-10 batches (`cifar10_cpu/imsvd.yaml`: 4-block convnet, projector 1024-1024-1024,\n"
+        "IMSVD K = 32). Augmentation share = augmentation time / step time.\n\n"
+        + provenance(result)
+        + "\n\n"
+        + table(
+            ["variant", "batch", "step (s)", "images/s", "augmentation (s)", "augmentation share", "first step (s)"],
+            [[r["variant"], r["batch"], r["step_s"], r["images_per_s"], r["augment_s"], r["augment_share"], r["first_step_s"]] for r in rows],
+        )
+    )
+
+
+RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {"losses": render_losses, "cpu_recipe": render_cpu_recipe}
+ORDER = ["losses", "cpu_recipe"]  # sections in this order first, then the others by name
 
 
 def main() -> None:

@@ -60,7 +60,7 @@ def test_resume_without_a_checkpoint_is_a_clear_error(tmp_path) -> None:
 
 def test_run_folder_export_and_encoder_round_trip(tmp_path) -> None:
     run = tmp_path / "run"
-    cli = pretrain([*BASE, *run_args(run), "--trainer.max_steps", "2", "--model.backbone.name", "resnet18",
+    cli = pretrain([*BASE, *run_args(run), "--trainer.max_steps", "2", "--trainer.log_every_n_steps", "1", "--model.backbone.name", "resnet18",
                     "--model.backbone.cifar_stem", "false"])
     assert (run / "config.yaml").is_file()
     assert "train/loss" in (run / "metrics.csv").read_text().splitlines()[0]
