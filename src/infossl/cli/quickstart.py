@@ -24,7 +24,8 @@ def quickstart(overrides: list[str]) -> dict[str, float]:
     trainer.fit(model, datamodule=data, ckpt_path=cli.resume_path())
     seconds = time.perf_counter() - start
     after = evaluate_knn(model.backbone, data, model.device)
-    assert before is not None and after is not None  # the synthetic set is labelled
+    if before is None or after is None:
+        raise ValueError("quickstart needs labelled data for its kNN evaluation; keep data.source=synthetic")
     n_train, n_test = len(data.train_set), len(data.val_set)
     print(
         f"\ninfossl quickstart: IMSVD on {n_train} generated shape images ({data.num_classes} classes), "

@@ -193,7 +193,8 @@ class SSLDataModule(L.LightningDataModule):
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
         images, labels = batch
         if self.trainer is not None and self.trainer.training:
-            assert self.augment is not None
+            if self.augment is None:
+                raise RuntimeError("SSLDataModule.setup() must run before training batches are augmented")
             return self.augment.to(images.device)(images), labels
         return self.eval_transform.to(images.device)(images), labels
 
