@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -50,7 +50,7 @@ class Method(nn.Module):
         """Create the heads for a backbone with ``feature_dim`` output features."""
         self.projector = mlp(feature_dim, self.projector_dims, last_bias=self.projector_last_bias)
 
-    def training_loss(self, backbone: nn.Module, views: Sequence[Tensor]) -> tuple[LossOutput, Tensor]:
+    def training_loss(self, backbone: Callable[[Tensor], Tensor], views: Sequence[Tensor]) -> tuple[LossOutput, Tensor]:
         """The loss on two views, and the (detached) backbone features of the first."""
         raise NotImplementedError
 
@@ -60,7 +60,7 @@ class Method(nn.Module):
 
 
 class JointEmbeddingMethod(Method):
-    def training_loss(self, backbone: nn.Module, views: Sequence[Tensor]) -> tuple[LossOutput, Tensor]:
+    def training_loss(self, backbone: Callable[[Tensor], Tensor], views: Sequence[Tensor]) -> tuple[LossOutput, Tensor]:
         f1, f2 = backbone(views[0]), backbone(views[1])
         return self.loss(self.projector(f1), self.projector(f2)), f1.detach()
 
@@ -95,7 +95,7 @@ class TeacherStudentMethod(Method):
         for p in [*self.teacher_backbone.parameters(), *self.teacher_projector.parameters()]:
             p.requires_grad_(False)
 
-    def training_loss(self, backbone: nn.Module, views: Sequence[Tensor]) -> tuple[LossOutput, Tensor]:
+    def training_loss(self, backbone: Callable[[Tensor], Tensor], views: Sequence[Tensor]) -> tuple[LossOutput, Tensor]:
         f1, f2 = backbone(views[0]), backbone(views[1])
         p1, p2 = self.predictor(self.projector(f1)), self.predictor(self.projector(f2))
         with torch.no_grad():

@@ -16,7 +16,6 @@ from infossl.models.backbones import BackboneSpec, build_backbone
 from infossl.training.optim import OptimConfig, build_optimizer, warmup_cosine
 
 
-
 class NonFiniteLossError(RuntimeError):
     """The loss or one of its terms became NaN or Inf."""
 
@@ -66,10 +65,6 @@ class SSLModule(L.LightningModule):
         self.log("train/loss", out.loss, prog_bar=True, batch_size=batch_size)
         self.log_dict({f"train/{k}": v for k, v in out.terms.items()}, prog_bar=True, batch_size=batch_size)
         self.log("train/lr", self.optimizers().param_groups[0]["lr"], batch_size=batch_size)
-        now = time.perf_counter()
-        if self._last_batch_end is not None:
-            images_per_s = batch_size * self.trainer.world_size / (now - self._last_batch_end)
-            self.log("train/images_per_s", images_per_s, prog_bar=True, batch_size=batch_size)
         return {"loss": out.loss, "features": features, "labels": labels}
 
     def optimizer_step(self, *args: Any, **kwargs: Any) -> None:
@@ -82,7 +77,12 @@ class SSLModule(L.LightningModule):
             self.log(f"train/{key}", value)
 
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
-        self._last_batch_end = time.perf_counter()
+        # throughput over whole steps: loading, augmentation, forward, backward, update
+        now = time.perf_counter()
+        if self._last_batch_end is not None:
+            images = batch[1].shape[0] * self.trainer.world_size
+            self.log("train/images_per_s", images / (now - self._last_batch_end), prog_bar=True)
+        self._last_batch_end = now
 
     def on_train_epoch_start(self) -> None:
         self._last_batch_end = None  # do not count the epoch boundary as a step
