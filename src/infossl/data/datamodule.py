@@ -183,12 +183,6 @@ class SSLDataModule(L.LightningDataModule):
             return []
         return self._loader(self.val_set, 512, train=False)
 
-    def bank_dataloader(self):
-        """Labelled, un-augmented training images: the kNN memory bank."""
-        if self.train_set is None or self.train_set.labels is None:
-            return None
-        return self._loader(self.train_set, 512, train=False)
-
     # ------------------------------------------------------------ augmentation
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
         images, labels = batch

@@ -39,7 +39,7 @@ class GlobalBatchNorm1d(nn.BatchNorm1d):
         return out
 
 
-def mlp(in_dim: int, dims: Sequence[int], last_bias: bool = True, last_norm: bool = False) -> nn.Sequential:
+def mlp(in_dim: int, dims: Sequence[int], last_bias: bool = True) -> nn.Sequential:
     """Linear -> BatchNorm -> ReLU for each hidden layer, then a final Linear.
 
     ``dims`` lists the output sizes of the layers, e.g. (1024, 1024, 1024).
@@ -52,6 +52,4 @@ def mlp(in_dim: int, dims: Sequence[int], last_bias: bool = True, last_norm: boo
         layers += [nn.Linear(c_in, width, bias=False), GlobalBatchNorm1d(width), nn.ReLU(inplace=True)]
         c_in = width
     layers.append(nn.Linear(c_in, dims[-1], bias=last_bias))
-    if last_norm:
-        layers.append(GlobalBatchNorm1d(dims[-1], affine=False))
     return nn.Sequential(*layers)
