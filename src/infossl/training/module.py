@@ -54,7 +54,8 @@ class SSLModule(L.LightningModule):
     def encode(self, images: Tensor) -> Tensor:
         if self.channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
-        return (self._compiled or self.backbone)(images)
+        backbone = self._compiled if self._compiled is not None else self.backbone
+        return backbone(images)
 
     # ---------------------------------------------------------------- training
     def training_step(self, batch: tuple[list[Tensor], Tensor], batch_idx: int) -> dict[str, Tensor]:
