@@ -9,7 +9,7 @@ USAGE = """infossl <command> [options]
 
 commands:
   pretrain     pretrain an encoder: infossl pretrain --config cifar10/imsvd.yaml [--key value ...]
-  quickstart   the embedded default: IMSVD on generated shapes, ~2 minutes on CPU
+  quickstart   the embedded default: IMSVD on generated shapes, ~3.5 minutes on 2 CPU cores
   export       infossl export CHECKPOINT OUT: backbone weights as OUT.pt and OUT.safetensors
   configs      list the configs shipped with infossl
 

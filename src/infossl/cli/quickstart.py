@@ -1,7 +1,7 @@
 """``infossl quickstart``: the embedded default run.
 
 IMSVD on generated shapes (no network, no data files) with a small convnet,
-about two minutes on two CPU cores, seeded; prints the kNN accuracy of the
+about 3.5 minutes on two CPU cores, seeded; prints the kNN accuracy of the
 encoder before and after training.
 """
 
