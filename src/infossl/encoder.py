@@ -23,14 +23,21 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
         raise ValueError(f"{path} is not a readable PyTorch checkpoint: {error}") from error
+    checkpoint_info(checkpoint, str(path))
+    return checkpoint
+
+
+def checkpoint_info(checkpoint: Any, source: str = "checkpoint") -> dict[str, Any]:
+    """The ``infossl`` section of a loaded checkpoint, after checking that this
+    version can read it; ``source`` names the file in the error messages."""
     info = checkpoint.get("infossl") if isinstance(checkpoint, dict) else None
     if info is None or "state_dict" not in checkpoint:
-        raise ValueError(f"{path} is not an infossl checkpoint (no 'infossl' section or 'state_dict')")
+        raise ValueError(f"{source} is not an infossl checkpoint (no 'infossl' section or 'state_dict')")
     if info.get("format_version", 0) > CHECKPOINT_FORMAT_VERSION:
         raise ValueError(
-            f"{path} has checkpoint format {info['format_version']}; this infossl reads up to {CHECKPOINT_FORMAT_VERSION}"
+            f"{source} has checkpoint format {info['format_version']}; this infossl reads up to {CHECKPOINT_FORMAT_VERSION}"
         )
-    return checkpoint
+    return info
 
 
 def backbone_state_dict(checkpoint: dict[str, Any]) -> dict[str, Tensor]:

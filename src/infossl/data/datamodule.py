@@ -126,7 +126,7 @@ class SSLDataModule(L.LightningDataModule):
         self.train_set, self.val_set = self._load()
         if self.val_set is not None and self.val_set.labels is None:
             self.val_set = None
-        world = self.trainer.world_size if self.trainer is not None else 1
+        world = self.world_size
         if self.batch_size % world != 0:
             raise ValueError(f"data.batch_size={self.batch_size} is not divisible by the {world} processes")
         if len(self.train_set) < self.batch_size:
@@ -140,6 +140,11 @@ class SSLDataModule(L.LightningDataModule):
 
     # ------------------------------------------------------------- properties
     @property
+    def world_size(self) -> int:
+        """Processes sharing the global batch (1 before a trainer is attached)."""
+        return self.trainer.world_size if self.trainer is not None else 1
+
+    @property
     def num_classes(self) -> int:
         return self.val_set.num_classes if self.val_set is not None else 0
 
@@ -150,7 +155,7 @@ class SSLDataModule(L.LightningDataModule):
 
     def steps_per_epoch(self) -> int:
         """Optimizer batches per epoch and process (drop_last), without building a loader."""
-        world = self.trainer.world_size if self.trainer is not None else 1
+        world = self.world_size
         return (len(self.train_set) // world) // (self.batch_size // world)  # type: ignore[arg-type]
 
     # ------------------------------------------------------------ dataloaders
@@ -158,7 +163,7 @@ class SSLDataModule(L.LightningDataModule):
         from torchdata.stateful_dataloader import StatefulDataLoader
         from torchdata.stateful_dataloader.sampler import StatefulDistributedSampler
 
-        world = self.trainer.world_size if self.trainer is not None else 1
+        world = self.world_size
         rank = self.trainer.global_rank if self.trainer is not None else 0
         dataset = InMemoryImages(data)
         sampler = StatefulDistributedSampler(
@@ -175,7 +180,7 @@ class SSLDataModule(L.LightningDataModule):
         )
 
     def train_dataloader(self):
-        world = self.trainer.world_size if self.trainer is not None else 1
+        world = self.world_size
         return self._loader(self.train_set, self.batch_size // world, train=True)  # type: ignore[arg-type]
 
     def val_dataloader(self):

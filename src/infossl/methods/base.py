@@ -42,10 +42,6 @@ class Method(nn.Module):
         self.projector_last_bias = projector_last_bias
         self.projector: nn.Module = nn.Identity()
 
-    @property
-    def embedding_dim(self) -> int:
-        return self.projector_dims[-1]
-
     def build(self, backbone: nn.Module, feature_dim: int) -> None:
         """Create the heads for a backbone with ``feature_dim`` output features."""
         self.projector = mlp(feature_dim, self.projector_dims, last_bias=self.projector_last_bias)

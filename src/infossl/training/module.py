@@ -10,7 +10,7 @@ import lightning as L
 import torch
 from torch import Tensor
 
-from infossl.encoder import CHECKPOINT_FORMAT_VERSION
+from infossl.encoder import CHECKPOINT_FORMAT_VERSION, checkpoint_info
 from infossl.methods import Method
 from infossl.models.backbones import BackboneSpec, build_backbone
 from infossl.training.optim import OptimConfig, build_optimizer, warmup_cosine
@@ -147,13 +147,7 @@ class SSLModule(L.LightningModule):
         }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        info = checkpoint.get("infossl")
-        if info is None:
-            raise ValueError("not an infossl checkpoint: it has no 'infossl' section")
-        if info["format_version"] > CHECKPOINT_FORMAT_VERSION:
-            raise ValueError(
-                f"checkpoint format {info['format_version']} is newer than this infossl ({CHECKPOINT_FORMAT_VERSION})"
-            )
+        info = checkpoint_info(checkpoint)
         if info["method"] != self.method.name or info["backbone"] != self.backbone_spec.to_dict():
             raise ValueError(
                 f"checkpoint is for method {info['method']!r} with backbone {info['backbone']}, but the "
