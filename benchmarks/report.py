@@ -127,12 +127,33 @@ def render_pretrain_runs(result: dict[str, Any]) -> str:
     )
 
 
+def render_knn(result: dict[str, Any]) -> str:
+    rows = result["rows"]
+    return (
+        "## kNN evaluation speed\n\n"
+        "`infossl.eval.knn.knn_evaluate` (weighted votes, k = 20 and 200, top-1 and top-5) over random\n"
+        "features, processed in chunks of queries, against the lower bound of a single matrix product\n"
+        "of the normalized queries with the normalized bank (which would need the full similarity\n"
+        "matrix in memory at once).\n\n"
+        + provenance(result)
+        + "\n\n"
+        + table(
+            ["bank x queries x dim", "chunk", "kNN (s)", "one matmul (s)", "ratio", "similarity block (MB)", "full matrix (MB)"],
+            [
+                [f"{r['bank']} x {r['queries']} x {r['dim']}", r["chunk"], r["knn_s"], r["matmul_bound_s"], r["ratio"], r["similarity_block_mb"], r["full_matrix_mb"]]
+                for r in rows
+            ],
+        )
+    )
+
+
 RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
+    "knn": render_knn,
     "losses": render_losses,
     "cpu_recipe": render_cpu_recipe,
     "pretrain_runs": render_pretrain_runs,
 }
-ORDER = ["losses", "cpu_recipe", "pretrain_runs"]  # sections in this order first, then the others by name
+ORDER = ["losses", "cpu_recipe", "knn", "pretrain_runs"]  # sections in this order first, then the others by name
 
 
 def main() -> None:

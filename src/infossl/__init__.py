@@ -20,6 +20,14 @@ def load_encoder(checkpoint, device="cpu"):
 
     return _load(checkpoint, device)
 
+
+def load_method(checkpoint, device="cpu"):
+    """``(encoder, method)`` of an infossl checkpoint (see :func:`infossl.encoder.load_method`)."""
+    from infossl.encoder import load_method as _load
+
+    return _load(checkpoint, device)
+
+
 __all__ = [
     "BYOLLoss",
     "BarlowTwinsLoss",
@@ -31,4 +39,5 @@ __all__ = [
     "VICRegLoss",
     "__version__",
     "load_encoder",
+    "load_method",
 ]

@@ -86,9 +86,45 @@ class Encoder(nn.Module):
         return self.backbone(self.preprocess(images))
 
 
+def _method_spec(ckpt: dict[str, Any], path: Path) -> dict[str, Any]:
+    """The method's class path and init args: from the checkpoint, or (checkpoints of
+    infossl versions before they were stored there) from the run's config.yaml."""
+    spec = ckpt["infossl"].get("method_spec")
+    if spec is not None:
+        return spec
+    config_path = path.parent.parent / "config.yaml"
+    if not config_path.is_file():
+        raise ValueError(f"{path} does not record its method's settings and no run config is at {config_path}")
+    import yaml
+
+    method = ((yaml.safe_load(config_path.read_text()) or {}).get("model") or {}).get("method")
+    if not isinstance(method, dict) or "class_path" not in method:
+        raise ValueError(f"{config_path} has no model.method class_path")
+    return method
+
+
+def load_method(checkpoint: str | Path, device: str | torch.device = "cpu"):
+    """The encoder and the method (projector and other heads, with its objective)
+    of an infossl checkpoint, both in eval mode: ``encoder, method = load_method(path)``,
+    then ``method.embed(encoder(images))`` gives the embeddings the objective saw."""
+    from infossl.methods import build_method
+
+    path = Path(checkpoint)
+    ckpt = read_checkpoint(path)
+    encoder = _encoder_from(ckpt)
+    method = build_method(_method_spec(ckpt, path))
+    method.build(encoder.backbone, encoder.feature_dim)
+    prefix = "method."
+    method.load_state_dict({k[len(prefix) :]: v for k, v in ckpt["state_dict"].items() if k.startswith(prefix)})
+    return encoder.eval().to(device), method.eval().to(device)
+
+
 def load_encoder(checkpoint: str | Path, device: str | torch.device = "cpu") -> Encoder:
     """The backbone of an infossl checkpoint, in eval mode, with its preprocessing."""
-    ckpt = read_checkpoint(checkpoint)
+    return _encoder_from(read_checkpoint(checkpoint)).eval().to(device)
+
+
+def _encoder_from(ckpt: dict[str, Any]) -> Encoder:
     info = ckpt["infossl"]
     spec = BackboneSpec(**{**info["backbone"], "widths": tuple(info["backbone"]["widths"])})
     backbone, feature_dim = build_backbone(spec)
@@ -101,4 +137,4 @@ def load_encoder(checkpoint: str | Path, device: str | torch.device = "cpu") -> 
         pre.get("mean", (0.5, 0.5, 0.5)),
         pre.get("std", (0.5, 0.5, 0.5)),
     )
-    return encoder.eval().to(device)
+    return encoder

@@ -10,6 +10,9 @@ USAGE = """infossl <command> [options]
 commands:
   pretrain     pretrain an encoder: infossl pretrain --config cifar10/imsvd.yaml [--key value ...]
   quickstart   the embedded default: IMSVD on generated shapes, ~3.5 minutes on 2 CPU cores
+  eval         infossl eval CHECKPOINT --data DATA: kNN, linear probe and diagnostics
+  explain      infossl explain CHECKPOINT --data DATA --out DIR: figures and an index.html
+  compare      infossl compare RUN_DIR...: one table (and plot) across runs
   export       infossl export CHECKPOINT OUT: backbone weights as OUT.pt and OUT.safetensors
   configs      list the configs shipped with infossl
 
@@ -33,6 +36,18 @@ def main(argv: list[str] | None = None) -> int:
             from infossl.cli.quickstart import quickstart
 
             quickstart(rest)
+        elif command == "eval":
+            from infossl.cli.evaluate import run_eval
+
+            run_eval(rest)
+        elif command == "explain":
+            from infossl.cli.explain import run_explain
+
+            run_explain(rest)
+        elif command == "compare":
+            from infossl.cli.compare import run_compare
+
+            run_compare(rest)
         elif command == "export":
             parser = argparse.ArgumentParser(prog="infossl export", description="export backbone weights")
             parser.add_argument("checkpoint")

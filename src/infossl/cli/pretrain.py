@@ -19,7 +19,7 @@ from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from infossl.cli.configs import resolve_config_args
 from infossl.cli.errors import ConfigError, explain
 from infossl.data import SSLDataModule
-from infossl.training import KNNMonitor, OnlineLinearProbe, SSLModule
+from infossl.training import DiagnosticsMonitor, KNNMonitor, OnlineLinearProbe, SSLModule
 
 
 class PretrainCLI(LightningCLI):
@@ -34,6 +34,7 @@ class PretrainCLI(LightningCLI):
         parser.add_argument("--resume", type=bool, default=False, help="resume from RUN_DIR/checkpoints/last.ckpt")
         parser.add_lightning_class_args(KNNMonitor, "knn")
         parser.add_lightning_class_args(OnlineLinearProbe, "online_probe")
+        parser.add_lightning_class_args(DiagnosticsMonitor, "diagnostics")
         parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
         parser.set_defaults({"checkpoint.save_last": True, "checkpoint.save_top_k": 0})
         parser.link_arguments("run_dir", "checkpoint.dirpath", compute_fn=lambda run_dir: str(Path(run_dir) / "checkpoints"))

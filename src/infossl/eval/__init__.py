@@ -1,5 +1,14 @@
-"""Evaluation: kNN classification (more in later versions)."""
+"""Evaluation of frozen encoders: kNN, linear probe, information diagnostics.
 
-from infossl.eval.knn import extract_features, knn_accuracy, knn_predict
+- :mod:`infossl.eval.knn`: weighted kNN (chunked), top-1 / top-5.
+- :mod:`infossl.eval.linear`: linear probe (L-BFGS or SGD) with weight decay chosen on held-out training data.
+- :mod:`infossl.eval.diagnostics`: effective rank, entropies, IMSVD state usage and redundancy,
+  alignment / uniformity, cross-view information.
+- :mod:`infossl.eval.features`: evaluation splits and cached features.
+- :mod:`infossl.eval.evaluate`: all of it for one checkpoint (``infossl eval``).
+"""
 
-__all__ = ["extract_features", "knn_accuracy", "knn_predict"]
+from infossl.eval.knn import extract_features, knn_accuracy, knn_evaluate, knn_predict
+from infossl.eval.linear import ProbeConfig, linear_probe
+
+__all__ = ["ProbeConfig", "extract_features", "knn_accuracy", "knn_evaluate", "knn_predict", "linear_probe"]

@@ -1,7 +1,7 @@
 """The eight methods: each a small module choosing heads and an objective."""
 
 from infossl.methods.barlow import BarlowTwins
-from infossl.methods.base import JointEmbeddingMethod, Method, TeacherStudentMethod
+from infossl.methods.base import JointEmbeddingMethod, Method, TeacherStudentMethod, build_method
 from infossl.methods.byol import BYOL
 from infossl.methods.emi import EMI
 from infossl.methods.entrec import EntRec
@@ -27,4 +27,5 @@ __all__ = [
     "SimCLR",
     "TeacherStudentMethod",
     "VICReg",
+    "build_method",
 ]

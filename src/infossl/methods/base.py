@@ -17,6 +17,8 @@ the backbone, the optimizer and logging.
 from __future__ import annotations
 
 import copy
+import importlib
+import inspect
 import math
 from collections.abc import Callable, Sequence
 
@@ -32,6 +34,27 @@ class Method(nn.Module):
 
     #: short name used in checkpoints and logs
     name: str = "method"
+
+    def __new__(cls, *args, **kwargs):
+        # record the constructor arguments, so a checkpoint can rebuild the method
+        self = super().__new__(cls)
+        try:
+            bound = inspect.signature(cls.__init__).bind(None, *args, **kwargs)
+        except TypeError:  # wrong arguments: let __init__ raise its own error
+            bound = None
+        if bound is not None:
+            bound.apply_defaults()
+            self.__dict__["_init_args"] = {k: v for k, v in list(bound.arguments.items())[1:] if k not in ("args", "kwargs")}
+        return self
+
+    def spec(self) -> dict:
+        """``{"class_path", "init_args"}`` with plain values: rebuild with :func:`build_method`."""
+        def plain(value):
+            return list(value) if isinstance(value, tuple) else value
+
+        cls = type(self)
+        init_args = self.__dict__.get("_init_args", {})
+        return {"class_path": f"{cls.__module__}.{cls.__qualname__}", "init_args": {k: plain(v) for k, v in init_args.items()}}
 
     def __init__(self, loss: PairLoss, projector: Sequence[int], projector_last_bias: bool = True) -> None:
         super().__init__()
@@ -50,8 +73,16 @@ class Method(nn.Module):
         """The loss on two views, and the (detached) backbone features of the first."""
         raise NotImplementedError
 
+    def embed(self, features: Tensor) -> Tensor:
+        """The embedding the objective sees, for backbone features (the projector's output)."""
+        return self.projector(features)
+
     def on_step_end(self, backbone: nn.Module, progress: float) -> dict[str, float]:
         """Called after each optimizer step with training progress in [0, 1]."""
+        return {}
+
+    def diagnostics(self, z1: Tensor, z2: Tensor) -> dict[str, float]:
+        """Method-specific diagnostics of two views' embeddings (see :mod:`infossl.eval.diagnostics`)."""
         return {}
 
 
@@ -111,3 +142,16 @@ class TeacherStudentMethod(Method):
             for b_online, b_teacher in zip(online.buffers(), teacher.buffers()):
                 b_teacher.copy_(b_online)
         return {"ema_momentum": tau}
+
+
+def build_method(spec: dict) -> Method:
+    """The method described by :meth:`Method.spec` (class path and init args)."""
+    module_name, _, class_name = str(spec.get("class_path", "")).rpartition(".")
+    try:
+        cls = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError, ValueError) as error:
+        raise ValueError(f"unknown method class {spec.get('class_path')!r}: {error}") from error
+    if not (isinstance(cls, type) and issubclass(cls, Method)):
+        raise ValueError(f"{spec['class_path']} is not an infossl method")
+    args = {k: tuple(v) if isinstance(v, list) else v for k, v in (spec.get("init_args") or {}).items()}
+    return cls(**args)

@@ -6,6 +6,9 @@ into D / num_states variables (SPEC section 1).
 
 from __future__ import annotations
 
+from torch import Tensor
+
+from infossl.eval.diagnostics import imsvd_diagnostics, state_probabilities
 from infossl.losses import IMSVDLoss
 from infossl.methods.base import JointEmbeddingMethod
 
@@ -25,3 +28,14 @@ class IMSVD(JointEmbeddingMethod):
                 f"model.method.projector[-1]={projector[-1]} into at least 2 variables"
             )
         super().__init__(IMSVDLoss(num_states, temperature), projector, projector_last_bias=False)
+
+    @property
+    def num_states(self) -> int:
+        return self.loss.num_states
+
+    def state_probabilities(self, z: Tensor) -> Tensor:
+        """Soft assignments (N, M, K) of embeddings ``z`` to the K states of each variable."""
+        return state_probabilities(z, self.loss.num_states, self.loss.temperature)
+
+    def diagnostics(self, z1: Tensor, z2: Tensor) -> dict[str, float]:
+        return imsvd_diagnostics(z1, z2, self.loss.num_states, self.loss.temperature)

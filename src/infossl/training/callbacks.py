@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import lightning as L
+from lightning.pytorch.utilities import rank_zero_warn
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from infossl.data.augment import MultiViewAugment
+from infossl.eval.diagnostics import representation_report
 from infossl.eval.knn import extract_features, knn_accuracy
 
 
@@ -128,3 +131,55 @@ def evaluate_knn(backbone: nn.Module, datamodule: Any, device: torch.device, k: 
     bank, bank_labels = extract_features(backbone, batches(train), transform, device)
     queries, labels = extract_features(backbone, batches(val), transform, device)
     return knn_accuracy(bank, bank_labels, queries, labels, k=k)
+
+
+class DiagnosticsMonitor(L.Callback):
+    """Information diagnostics (:func:`infossl.eval.diagnostics.representation_report`)
+    every ``every_n_epochs`` training epochs, logged as ``diag/<name>``: effective
+    rank of features and embeddings, embedding entropy, alignment, uniformity,
+    cross-view information, and for IMSVD state usage and redundancy.
+
+    Computed on a fixed, seeded subset of ``num_samples`` validation images (training
+    images when there is no validation split) with two augmented views from a
+    separate, fixed-seed augmentation: the training augmentation's random state is
+    untouched, so resumed runs stay identical.
+
+    Args:
+        every_n_epochs: how often (0 switches it off).
+        num_samples: images used.
+    """
+
+    def __init__(self, every_n_epochs: int = 1, num_samples: int = 1024) -> None:
+        self.every_n_epochs, self.num_samples = every_n_epochs, num_samples
+
+    @torch.no_grad()
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        dm = trainer.datamodule
+        if self.every_n_epochs <= 0 or (trainer.current_epoch + 1) % self.every_n_epochs != 0:
+            return
+        data = getattr(dm, "val_set", None) or getattr(dm, "train_set", None)
+        if data is None or len(data) < 8:
+            return
+        index = torch.randperm(len(data), generator=torch.Generator().manual_seed(0))[: self.num_samples]
+        images = data.images[index].to(pl_module.device)
+        augment = MultiViewAugment(dm.augment_config, images.shape[-1], seed=12345).to(pl_module.device)
+        modules = (pl_module.backbone, pl_module.method)
+        modes = [m.training for m in modules]
+        for m in modules:
+            m.eval()
+        try:
+            features = torch.cat([pl_module.backbone(dm.eval_transform.to(images.device)(b)).float() for b in images.split(512)])
+            views = [augment(b) for b in images.split(512)]
+            z1 = torch.cat([pl_module.method.embed(pl_module.backbone(v[0])).float() for v in views])
+            z2 = torch.cat([pl_module.method.embed(pl_module.backbone(v[1])).float() for v in views])
+        finally:
+            for m, mode in zip(modules, modes):
+                m.train(mode)
+        try:
+            report = representation_report(features.cpu(), z1.cpu(), z2.cpu(), pl_module.method)
+        except ValueError as error:  # e.g. non-finite embeddings: the loss check reports those
+            rank_zero_warn(f"diagnostics skipped: {error}")
+            return
+        for key, value in report.items():
+            if isinstance(value, float):
+                pl_module.log(f"diag/{key}", value, rank_zero_only=True)

@@ -50,6 +50,8 @@ class SSLModule(L.LightningModule):
             self.backbone = self.backbone.to(memory_format=torch.channels_last)
         self._compiled = torch.compile(self.backbone) if compile else None
         self._last_batch_end: float | None = None
+        self._epoch_start = time.perf_counter()
+        self.train_seconds = 0.0  # training wall time over all (resumed) sessions of the run
 
     def encode(self, images: Tensor) -> Tensor:
         if self.channels_last:
@@ -83,10 +85,15 @@ class SSLModule(L.LightningModule):
         if self._last_batch_end is not None:
             images = batch[1].shape[0] * self.trainer.world_size
             self.log("train/images_per_s", images / (now - self._last_batch_end), prog_bar=True)
+            self.train_seconds += now - self._last_batch_end
+        else:  # the epoch's first step: count it from the epoch start (excluded from images/s)
+            self.train_seconds += now - self._epoch_start
         self._last_batch_end = now
+        self.log("time/train_s", self.train_seconds)
 
     def on_train_epoch_start(self) -> None:
         self._last_batch_end = None  # do not count the epoch boundary as a step
+        self._epoch_start = time.perf_counter()
 
     def _check_finite(self, loss: Tensor, terms: dict[str, Tensor]) -> None:
         if torch.isfinite(loss):
@@ -141,6 +148,8 @@ class SSLModule(L.LightningModule):
         checkpoint["infossl"] = {
             "format_version": CHECKPOINT_FORMAT_VERSION,
             "method": self.method.name,
+            "method_spec": self.method.spec(),
+            "train_seconds": self.train_seconds,
             "backbone": self.backbone_spec.to_dict(),
             "feature_dim": self.feature_dim,
             "preprocess": datamodule.preprocess_info() if hasattr(datamodule, "preprocess_info") else None,
@@ -154,3 +163,4 @@ class SSLModule(L.LightningModule):
                 f"configuration asks for model.method {self.method.name!r} with model.backbone "
                 f"{self.backbone_spec.to_dict()}"
             )
+        self.train_seconds = float(info.get("train_seconds", 0.0))
