@@ -12,7 +12,7 @@ import torch
 from infossl.data.augment import AugmentConfig, MultiViewAugment
 from infossl.data.sources import ImageSet
 from infossl.encoder import load_method, read_checkpoint
-from infossl.eval.diagnostics import representation_report
+from infossl.eval.diagnostics import effective_rank, representation_report
 from infossl.eval.features import EvalSplits, cached_features, check_image_size, encode_images
 from infossl.eval.knn import knn_evaluate
 from infossl.eval.linear import ProbeConfig, linear_probe
@@ -60,21 +60,38 @@ def evaluate_checkpoint(
     checkpoint = Path(checkpoint)
     info = read_checkpoint(checkpoint)["infossl"]
     encoder, method = load_method(checkpoint, device)
-    expected = encoder.image_size
-    check_image_size(splits.train, expected, "the train split", resize)
-    check_image_size(splits.test, expected, "the test split", resize)
+    check_image_size(splits.train, encoder.image_size, "the train split", resize)
+    check_image_size(splits.test, encoder.image_size, "the test split", resize)
+    results: dict[str, Any] = {"checkpoint": str(checkpoint), "method": info["method"], "backbone": info["backbone"]["name"]}
+    features = lambda data, split: cached_features(encoder, checkpoint, data, split, batch_size, device, use_cache)  # noqa: E731
+    results.update(
+        evaluate_encoder(encoder, method if diagnostics else None, splits, ks, probes, temperature, features, device, diagnostics)
+    )
+    return results
 
+
+def evaluate_encoder(
+    encoder: torch.nn.Module,
+    method: torch.nn.Module | None,
+    splits: EvalSplits,
+    ks: Sequence[int] = (20, 200),
+    probes: Sequence[ProbeConfig] = (ProbeConfig(),),
+    temperature: float = 0.07,
+    features=None,
+    device: str = "cpu",
+    diagnostics: bool = True,
+) -> dict[str, Any]:
+    """kNN, linear probe(s) and diagnostics of any encoder (uint8 images -> features).
+    ``features(data, split)`` overrides how features are computed (e.g. cached);
+    without ``method`` only the backbone features' effective rank is reported."""
+    if features is None:
+        features = lambda data, split: encode_images(encoder, data.images, 512, device, desc=f"{split} features")  # noqa: E731
     started = time.perf_counter()
-    train = cached_features(encoder, checkpoint, splits.train, "train", batch_size, device, use_cache)
-    test = cached_features(encoder, checkpoint, splits.test, "test", batch_size, device, use_cache)
+    train, test = features(splits.train, "train"), features(splits.test, "test")
     feature_seconds = time.perf_counter() - started
     if not (torch.isfinite(train).all() and torch.isfinite(test).all()):
-        raise ValueError(f"{checkpoint}: the backbone gives NaN or Inf features; the checkpoint is broken")
-
+        raise ValueError("the backbone gives NaN or Inf features; the weights are broken")
     results: dict[str, Any] = {
-        "checkpoint": str(checkpoint),
-        "method": info["method"],
-        "backbone": info["backbone"]["name"],
         "feature_dim": train.shape[1],
         "data": splits.description,
         "train_size": len(splits.train),
@@ -91,8 +108,10 @@ def evaluate_checkpoint(
         outcome = linear_probe(train, splits.train.labels, test, splits.test.labels, probe)
         outcome["seconds"] = round(time.perf_counter() - started, 2)
         results["linear"][probe.solver] = outcome
-    if diagnostics:
+    if method is not None:
         results["diagnostics"] = diagnose_checkpoint(encoder, method, test, splits.test, device)
+    elif diagnostics:
+        results["diagnostics"] = {"feature_rank": effective_rank(test[:DIAGNOSTIC_SAMPLES]), "feature_dim": test.shape[1]}
     return results
 
 
@@ -107,7 +126,7 @@ def format_table(results: dict[str, Any]) -> str:
     rows = [("method", results["method"]), ("backbone", f"{results['backbone']} ({results['feature_dim']}-d)")]
     rows.append(("data", f"{results['data']}: {results['train_size']} train / {results['test_size']} test"))
     knn = results["knn"]
-    for key in sorted(k for k in knn if k.endswith("_top1")):
+    for key in sorted((k for k in knn if k.endswith("_top1")), key=lambda name: int(name[3:-5])):
         k = key[len("knn") : -len("_top1")]
         rows.append((f"kNN k={k} top-1 / top-5", f"{100 * knn[key]:.2f} / {100 * knn[f'knn{k}_top5']:.2f}"))
     for solver, outcome in results["linear"].items():

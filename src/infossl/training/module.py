@@ -13,7 +13,7 @@ from torch import Tensor
 from infossl.encoder import CHECKPOINT_FORMAT_VERSION, checkpoint_info
 from infossl.methods import Method
 from infossl.models.backbones import BackboneSpec, build_backbone
-from infossl.training.optim import OptimConfig, build_optimizer, warmup_cosine
+from infossl.training.optim import OptimConfig, build_optimizer, cosine_decay, warmup_cosine
 
 
 class NonFiniteLossError(RuntimeError):
@@ -29,6 +29,10 @@ class SSLModule(L.LightningModule):
         optim: optimizer and learning-rate schedule.
         channels_last: use the channels-last memory format for the backbone.
         compile: ``torch.compile`` the backbone.
+        time_budget_min: train for this many minutes of training time (summed
+            over resumed sessions) and stop; the learning-rate schedule and the
+            EMA momentum then follow elapsed time instead of steps (warm-up stays
+            in steps). ``trainer.max_epochs`` / ``max_steps`` still cap the run.
     """
 
     def __init__(
@@ -38,12 +42,16 @@ class SSLModule(L.LightningModule):
         optim: OptimConfig = OptimConfig(),  # noqa: B008 (never mutated)
         channels_last: bool = False,
         compile: bool = False,
+        time_budget_min: float | None = None,
     ) -> None:
         super().__init__()
         self.method = method
         self.backbone_spec = backbone
         self.optim_config = optim
         self.channels_last = channels_last
+        if time_budget_min is not None and time_budget_min <= 0:
+            raise ValueError(f"model.time_budget_min must be > 0, got {time_budget_min}")
+        self.time_budget_min = time_budget_min
         self.backbone, self.feature_dim = build_backbone(backbone)
         self.method.build(self.backbone, self.feature_dim)
         if channels_last:
@@ -75,7 +83,7 @@ class SSLModule(L.LightningModule):
         # right after the update (EMA teacher), before callbacks such as checkpointing
         # run, so a checkpoint taken at this step already contains it; global_step
         # now counts the step just taken (step k of K has progress k / K, from 0)
-        progress = (self.trainer.global_step - 1) / self.total_steps()
+        progress = self.progress(self.trainer.global_step - 1)
         for key, value in self.method.on_step_end(self.backbone, progress).items():
             self.log(f"train/{key}", value)
 
@@ -90,6 +98,15 @@ class SSLModule(L.LightningModule):
             self.train_seconds += now - self._epoch_start
         self._last_batch_end = now
         self.log("time/train_s", self.train_seconds)
+        if self.time_budget_min is not None and self.train_seconds >= 60 * self.time_budget_min:
+            self.trainer.should_stop = True
+
+    def progress(self, step: int) -> float:
+        """Training progress in [0, 1] after ``step`` optimizer steps: by steps, or by
+        training time with a time budget."""
+        if self.time_budget_min is not None:
+            return min(1.0, self.train_seconds / (60 * self.time_budget_min))
+        return step / self.total_steps()
 
     def on_train_epoch_start(self) -> None:
         self._last_batch_end = None  # do not count the epoch boundary as a step
@@ -138,9 +155,17 @@ class SSLModule(L.LightningModule):
         total = self.total_steps()
         steps_per_epoch = max(1, self.trainer.datamodule.steps_per_epoch() // self.trainer.accumulate_grad_batches)
         warmup = int(round(config.warmup_epochs * steps_per_epoch))
-        schedule = functools.partial(warmup_cosine, warmup_steps=warmup, total_steps=total, min_ratio=config.min_lr_ratio)
+        if self.time_budget_min is None:
+            schedule = functools.partial(warmup_cosine, warmup_steps=warmup, total_steps=total, min_ratio=config.min_lr_ratio)
+        else:  # cosine over the time budget, after a warm-up in steps
+            schedule = functools.partial(self._time_schedule, warmup_steps=warmup, min_ratio=config.min_lr_ratio)
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    def _time_schedule(self, step: int, warmup_steps: int, min_ratio: float) -> float:
+        if step < warmup_steps:
+            return (step + 1) / warmup_steps
+        return cosine_decay(self.progress(step), min_ratio)
 
     # ----------------------------------------------------------- checkpointing
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:

@@ -62,6 +62,10 @@ def warmup_cosine(step: int, warmup_steps: int, total_steps: int, min_ratio: flo
     """Multiplier of the peak learning rate at ``step``."""
     if step < warmup_steps:
         return (step + 1) / warmup_steps
-    progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
-    cosine = 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+    return cosine_decay((step - warmup_steps) / max(1, total_steps - warmup_steps), min_ratio)
+
+
+def cosine_decay(progress: float, min_ratio: float) -> float:
+    """Cosine from 1 at progress 0 to ``min_ratio`` at progress >= 1."""
+    cosine = 0.5 * (1 + math.cos(math.pi * min(max(progress, 0.0), 1.0)))
     return min_ratio + (1 - min_ratio) * cosine

@@ -1,0 +1,341 @@
+"""Accuracy of every method on CIFAR-10 at a fixed wall-clock training budget.
+
+    python benchmarks/cifar10_budget.py --method imsvd             # one row (10 minutes of training)
+    python benchmarks/cifar10_budget.py --all                      # every method, then the references
+    python benchmarks/cifar10_budget.py --tune imsvd               # the 3 proxy trials of one method
+    python benchmarks/cifar10_budget.py --reference random         # random-initialization floor
+    python benchmarks/cifar10_budget.py --reference supervised     # supervised ceiling, same budget
+    python benchmarks/cifar10_budget.py --method entrec --batch-size 64 --tag entrec_b64
+
+Every run uses the CPU recipe of its method (`cifar10_cpu/<method>.yaml`: the 4-block
+convnet, the same augmentations, batch 256) with ``model.time_budget_min`` = the budget,
+so the learning-rate schedule (and BYOL's EMA momentum) runs over the budget; training
+time excludes evaluation. The checkpoint is then evaluated on the CIFAR-10 test split
+(kNN k = 20 and 200 with the 50,000 training images as the bank, L-BFGS linear probe with
+the weight decay chosen on held-out training images, effective rank).
+
+Tuning (``--tune``): the same three trials for every method, each a 2-minute proxy run on
+9,000 training images, scored by kNN-20 top-1 on 1,000 other *training* images (the test
+split is never used): (1) the recipe; (2) the recipe's learning rate x 2; (3) the better of
+those learning rates with the method's key hyper-parameter changed (TRIAL_PARAMS). A full
+run uses the best trial's settings when its tuning rows exist (``--untuned`` to skip).
+
+Each run writes one JSON row to ``benchmarks/results/cifar10_budget/<tag>.json`` (tuning
+rows under ``cifar10_budget_tuning/``) with command, commit, machine, date and the load
+average during the run (other work on the two cores slows a wall-clock-budget run down).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from common import RESULTS_DIR, git_commit, machine_info
+
+ROOT = Path(__file__).resolve().parent.parent
+METHODS = ("imsvd", "emi", "entrec", "entrec_byol", "simclr", "byol", "barlow", "vicreg")
+#: the method's key hyper-parameter and the alternative value tried in trial 3
+TRIAL_PARAMS: dict[str, tuple[str, Any]] = {
+    "imsvd": ("num_states", 16),  # N = 256 >= K^2: the redundancy term can reach its bound
+    "emi": ("eps", 1e-2),
+    "entrec": ("kappa", 5.0),
+    "entrec_byol": ("kappa", 5.0),
+    "simclr": ("temperature", 0.5),
+    "byol": ("base_momentum", 0.98),
+    "barlow": ("lambda_offdiag", 0.01),
+    "vicreg": ("sim_weight", 15.0),
+}
+
+
+def recipe(method: str) -> dict[str, Any]:
+    import yaml
+
+    from infossl.cli.configs import config_root
+
+    return yaml.safe_load((config_root() / "cifar10_cpu" / f"{method}.yaml").read_text())
+
+
+def load_average() -> float:
+    return round(os.getloadavg()[0], 2)
+
+
+def write_row(folder: str, tag: str, row: dict[str, Any]) -> Path:
+    path = RESULTS_DIR / folder / f"{tag}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "benchmark": folder,
+        "command": "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
+        "commit": git_commit(),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "machine": machine_info(),
+        "row": row,
+    }
+    path.write_text(json.dumps(payload, indent=1) + "\n")
+    print(f"wrote {path}")
+    return path
+
+
+def proxy_npz(data: Path, runs: Path) -> Path:
+    """9,000 training images to train on and 1,000 other training images to score on."""
+    out = runs / "proxy_cifar10.npz"
+    if not out.is_file():
+        with np.load(data) as archive:
+            x, y = archive["x_train"], archive["y_train"]
+            order = np.random.default_rng(0).permutation(len(x))[:10_000]
+            fit, held = order[:9_000], order[9_000:]
+            runs.mkdir(parents=True, exist_ok=True)
+            np.savez(out, x_train=x[fit], y_train=y[fit], x_test=x[held], y_test=y[held], classes=archive["classes"])
+    return out
+
+
+def pretrain_and_evaluate(
+    method: str,
+    data: Path,
+    run_dir: Path,
+    budget_min: float,
+    batch_size: int,
+    seed: int,
+    lr: float | None,
+    params: dict[str, Any],
+    probe: bool = True,
+) -> dict[str, Any]:
+    from infossl.cli.pretrain import pretrain
+    from infossl.eval.evaluate import evaluate_checkpoint
+    from infossl.eval.features import load_eval_splits
+    from infossl.eval.linear import ProbeConfig
+
+    base = recipe(method)
+    lr = lr if lr is not None else base["model"]["optim"]["lr"]
+    args = [
+        "--config", f"cifar10_cpu/{method}.yaml",
+        "--run_dir", str(run_dir),
+        "--data.path", str(data),
+        "--data.batch_size", str(batch_size),
+        "--seed_everything", str(seed),
+        "--model.time_budget_min", str(budget_min),
+        "--model.optim.lr", str(lr),
+        "--trainer.max_epochs", "1000",
+        "--trainer.limit_val_batches", "0",
+        "--trainer.enable_progress_bar", "false",
+        "--knn.every_n_epochs", "0",
+        "--diagnostics.every_n_epochs", "0",
+        "--online_probe.enabled", "false",
+    ]
+    for key, value in params.items():
+        args += [f"--model.method.{key}", str(value)]
+    load_before, started = load_average(), time.perf_counter()
+    cli = pretrain(args)
+    wall_s = time.perf_counter() - started
+    module = cli.model
+    steps = cli.trainer.global_step
+    splits = load_eval_splits(data)
+    probes = (ProbeConfig(),) if probe else ()
+    results = evaluate_checkpoint(run_dir / "checkpoints" / "last.ckpt", splits, ks=(20, 200), probes=probes, use_cache=False)
+    diag = results.get("diagnostics", {})
+    row = {
+        "method": method,
+        "seed": seed,
+        "budget_min": budget_min,
+        "batch_size": batch_size,
+        "lr": lr,
+        "optimizer": base["model"]["optim"]["name"],
+        "params": params,
+        "steps": steps,
+        "epochs": round(steps * batch_size / len(splits.train), 2),
+        "train_s": round(module.train_seconds, 1),
+        "wall_s": round(wall_s, 1),
+        "images_per_s": round(steps * batch_size / module.train_seconds, 1),
+        "knn20_top1": round(100 * results["knn"]["knn20_top1"], 2),
+        "knn200_top1": round(100 * results["knn"]["knn200_top1"], 2),
+        "linear_top1": round(100 * results["linear"]["lbfgs"]["top1"], 2) if probe else None,
+        "feature_rank": round(diag.get("feature_rank", float("nan")), 1),
+        "embedding_rank": round(diag.get("embedding_rank", float("nan")), 1),
+        "load_before": load_before,
+        "load_after": load_average(),
+    }
+    for key in ("effective_states", "invariant_information", "redundancy", "view_mi_excess"):
+        if key in diag:
+            row[key] = round(diag[key], 3)
+    final = cli.trainer.callback_metrics
+    row["final_terms"] = {k[len("train/") :]: round(float(v), 4) for k, v in final.items() if k.startswith("train/") and k not in ("train/lr", "train/images_per_s")}
+    return row
+
+
+def tuned_settings(method: str) -> tuple[float | None, dict[str, Any], str]:
+    """The best proxy trial's learning rate and parameters (recipe when untuned)."""
+    folder = RESULTS_DIR / "cifar10_budget_tuning"
+    rows = [json.loads(p.read_text())["row"] for p in sorted(folder.glob(f"{method}_trial*.json"))]
+    if not rows:
+        return None, {}, "recipe (untuned)"
+    best = max(rows, key=lambda r: r["knn20_top1"])
+    return best["lr"], best["params"], f"trial {best['trial']} of {len(rows)}"
+
+
+def tune(method: str, data: Path, runs: Path, proxy_min: float, seed: int) -> None:
+    proxy = proxy_npz(data, runs)
+    base_lr = recipe(method)["model"]["optim"]["lr"]
+    key, alternative = TRIAL_PARAMS[method]
+    done: dict[int, dict[str, Any]] = {}
+    for trial in (1, 2, 3):
+        if trial == 3:
+            better = max((done[1], done[2]), key=lambda r: r["knn20_top1"])
+            lr, params = better["lr"], {key: alternative}
+        else:
+            lr, params = (base_lr if trial == 1 else 2 * base_lr), {}
+        row = pretrain_and_evaluate(method, proxy, runs / f"tune_{method}_{trial}", proxy_min, 256, seed, lr, params, probe=False)
+        row.update({"trial": trial, "proxy": "9,000 training images, scored on 1,000 held-out training images"})
+        done[trial] = row
+        write_row("cifar10_budget_tuning", f"{method}_trial{trial}", row)
+
+
+def supervised_reference(data: Path, run_dir: Path, budget_min: float, batch_size: int, seed: int) -> dict[str, Any]:
+    """The same backbone and augmentation trained with labels (cross-entropy on one view)."""
+    import lightning as L
+
+    from infossl.data import SSLDataModule
+    from infossl.data.augment import AugmentConfig
+    from infossl.encoder import Encoder
+    from infossl.eval.evaluate import evaluate_encoder
+    from infossl.eval.features import load_eval_splits
+    from infossl.models.backbones import BackboneSpec, build_backbone
+    from infossl.training.optim import cosine_decay
+
+    base = recipe("simclr")
+    spec = BackboneSpec(name="convnet", widths=tuple(base["model"]["backbone"]["widths"]))
+
+    class Supervised(L.LightningModule):
+        def __init__(self) -> None:
+            super().__init__()
+            self.backbone, dim = build_backbone(spec)
+            self.head = torch.nn.Linear(dim, 10)
+            self.train_seconds, self._last = 0.0, None
+
+        def training_step(self, batch, batch_idx):
+            views, labels = batch
+            loss = torch.nn.functional.cross_entropy(self.head(self.backbone(views[0])), labels)
+            self.log("train/loss", loss)
+            return loss
+
+        def on_train_batch_end(self, *args) -> None:
+            now = time.perf_counter()
+            self.train_seconds += now - (self._last or now)
+            self._last = now
+            if self.train_seconds >= 60 * budget_min:
+                self.trainer.should_stop = True
+
+        def configure_optimizers(self):
+            optimizer = torch.optim.SGD(self.parameters(), lr=0.1 * batch_size / 256, momentum=0.9, weight_decay=5e-4)
+            schedule = lambda step: cosine_decay(self.train_seconds / (60 * budget_min), 0.001)  # noqa: E731
+            return {"optimizer": optimizer, "lr_scheduler": {"scheduler": torch.optim.lr_scheduler.LambdaLR(optimizer, schedule), "interval": "step"}}
+
+    L.seed_everything(seed)
+    datamodule = SSLDataModule(source="npz", path=str(data), batch_size=batch_size, seed=seed, augment=AugmentConfig(preset="simclr"))
+    module = Supervised()
+    trainer = L.Trainer(
+        accelerator="cpu", max_epochs=1000, limit_val_batches=0, logger=False, enable_checkpointing=False,
+        enable_progress_bar=False, use_distributed_sampler=False, default_root_dir=str(run_dir),
+    )
+    load_before = load_average()
+    trainer.fit(module, datamodule=datamodule)
+    splits = load_eval_splits(data)
+    config = AugmentConfig()
+    encoder = Encoder(module.backbone, module.head.in_features, 32, config.mean, config.std)
+    results = evaluate_encoder(encoder, None, splits)
+    steps = trainer.global_step
+    return {
+        "method": "supervised (reference)",
+        "seed": seed,
+        "budget_min": budget_min,
+        "batch_size": batch_size,
+        "lr": 0.1 * batch_size / 256,
+        "optimizer": "sgd",
+        "steps": steps,
+        "epochs": round(steps * batch_size / len(splits.train), 2),
+        "train_s": round(module.train_seconds, 1),
+        "images_per_s": round(steps * batch_size / max(module.train_seconds, 1e-9), 1),
+        "knn20_top1": round(100 * results["knn"]["knn20_top1"], 2),
+        "knn200_top1": round(100 * results["knn"]["knn200_top1"], 2),
+        "linear_top1": round(100 * results["linear"]["lbfgs"]["top1"], 2),
+        "feature_rank": round(results["diagnostics"]["feature_rank"], 1),
+        "load_before": load_before,
+        "load_after": load_average(),
+    }
+
+
+def random_reference(data: Path, seed: int) -> dict[str, Any]:
+    from infossl.data.augment import AugmentConfig
+    from infossl.encoder import Encoder
+    from infossl.eval.evaluate import evaluate_encoder
+    from infossl.eval.features import load_eval_splits
+    from infossl.models.backbones import BackboneSpec, build_backbone
+
+    torch.manual_seed(seed)
+    backbone, dim = build_backbone(BackboneSpec(name="convnet", widths=tuple(recipe("simclr")["model"]["backbone"]["widths"])))
+    config = AugmentConfig()
+    results = evaluate_encoder(Encoder(backbone, dim, 32, config.mean, config.std), None, load_eval_splits(data))
+    return {
+        "method": "random init (reference)",
+        "seed": seed,
+        "budget_min": 0,
+        "knn20_top1": round(100 * results["knn"]["knn20_top1"], 2),
+        "knn200_top1": round(100 * results["knn"]["knn200_top1"], 2),
+        "linear_top1": round(100 * results["linear"]["lbfgs"]["top1"], 2),
+        "feature_rank": round(results["diagnostics"]["feature_rank"], 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("--method", choices=METHODS)
+    what.add_argument("--all", action="store_true", help="every method (tuned settings when available), then the references")
+    what.add_argument("--tune", choices=METHODS, help="run the three proxy trials of a method")
+    what.add_argument("--reference", choices=["random", "supervised"])
+    parser.add_argument("--budget-min", type=float, default=10.0, help="training minutes per run")
+    parser.add_argument("--proxy-min", type=float, default=2.0, help="training minutes per tuning trial")
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--lr-scale", type=float, default=1.0, help="multiply the learning rate (batch-size table: batch / 256)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--untuned", action="store_true", help="use the recipe even when tuning rows exist")
+    parser.add_argument("--tag", help="result name (default: METHOD_seedSEED)")
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "cifar10.npz")
+    parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "budget", help="run folders (checkpoints, logs)")
+    args = parser.parse_args()
+    if not args.data.is_file():
+        parser.error(f"--data: {args.data} not found (the CIFAR-10 npz, see ../shared/data/README.md)")
+    torch.set_num_threads(min(torch.get_num_threads(), os.cpu_count() or 1))
+
+    if args.tune:
+        tune(args.tune, args.data, args.runs, args.proxy_min, args.seed)
+        return
+    if args.reference == "random":
+        write_row("cifar10_budget", args.tag or "random_init", random_reference(args.data, args.seed))
+        return
+    if args.reference == "supervised":
+        tag = args.tag or f"supervised_seed{args.seed}"
+        write_row("cifar10_budget", tag, supervised_reference(args.data, args.runs / tag, args.budget_min, args.batch_size, args.seed))
+        return
+    for method in METHODS if args.all else [args.method]:
+        lr, params, source = (None, {}, "recipe") if args.untuned else tuned_settings(method)
+        if lr is None:
+            lr = recipe(method)["model"]["optim"]["lr"]
+        lr *= args.lr_scale
+        tag = args.tag if args.tag and not args.all else f"{method}_seed{args.seed}" + (f"_b{args.batch_size}" if args.batch_size != 256 else "")
+        row = pretrain_and_evaluate(method, args.data, args.runs / tag, args.budget_min, args.batch_size, args.seed, lr, params)
+        row["settings"] = source
+        write_row("cifar10_budget", tag, row)
+    if args.all:
+        write_row("cifar10_budget", "random_init", random_reference(args.data, args.seed))
+        write_row("cifar10_budget", f"supervised_seed{args.seed}", supervised_reference(args.data, args.runs / "supervised", args.budget_min, args.batch_size, args.seed))
+
+
+if __name__ == "__main__":
+    main()

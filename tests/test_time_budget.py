@@ -1,0 +1,31 @@
+"""A wall-clock training budget stops the run and drives the schedule by elapsed time."""
+
+from __future__ import annotations
+
+import csv
+
+from infossl.cli.pretrain import pretrain
+
+from pipeline_helpers import CPU_TRAINER, TINY_DATA, run_args
+
+
+def test_time_budget_stops_the_run_and_anneals_the_learning_rate(tmp_path) -> None:
+    args = [
+        "--config", "quickstart/imsvd.yaml", *TINY_DATA, *CPU_TRAINER, *run_args(tmp_path),
+        "--model.backbone.widths", "[8, 16, 16, 32]",
+        "--model.time_budget_min", "0.03",  # 1.8 s of training
+        "--model.optim.warmup_epochs", "0",
+        "--trainer.max_epochs", "500",
+        "--trainer.log_every_n_steps", "1",
+        "--knn.every_n_epochs", "0",
+        "--diagnostics.every_n_epochs", "0",
+    ]
+    cli = pretrain(args)
+    module = cli.model
+    assert 1.8 <= module.train_seconds < 1.8 + 5.0
+    assert cli.trainer.global_step < 500 * 4  # stopped by the budget, not by max_epochs
+    lrs = [float(r["train/lr"]) for r in csv.DictReader((tmp_path / "metrics.csv").open()) if r.get("train/lr")]
+    peak = cli.model.optim_config.lr * 16 / 256 if cli.model.optim_config.scale_lr_by_batch else cli.model.optim_config.lr
+    assert lrs[0] > 0.9 * peak  # starts at the peak (no warm-up)
+    assert lrs[-1] < 0.35 * peak  # and has annealed most of the way by the end of the budget
+    assert all(a >= b - 1e-12 for a, b in zip(lrs, lrs[1:]))  # monotone in time
