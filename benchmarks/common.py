@@ -20,7 +20,9 @@ from typing import Any, Callable
 
 import torch
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
+# INFOSSL_RESULTS_DIR: write results elsewhere (e.g. a checkout's benchmarks/results while
+# the benchmark code runs from a pinned worktree)
+RESULTS_DIR = Path(os.environ.get("INFOSSL_RESULTS_DIR") or Path(__file__).resolve().parent / "results")
 
 
 def git_commit() -> str:
