@@ -17,18 +17,25 @@ METHODS="imsvd emi entrec entrec_byol simclr byol barlow vicreg"
 commit_rows() {
   local msg=$1
   for attempt in 1 2 3 4 5; do
-    (cd "$RESULTS" && git add cifar10_budget cifar10_budget_tuning 2>/dev/null &&
-      git commit -q -m "$msg" -- cifar10_budget cifar10_budget_tuning) && return 0
+    local dirs
+    dirs=$(cd "$RESULTS" && ls -d cifar10_budget cifar10_budget_tuning 2>/dev/null)
+    (cd "$RESULTS" && git add $dirs && git commit -q -m "$msg" -- $dirs) && return 0
     sleep 5
   done
 }
 
+wait_if_paused() {  # touch RESULTS/PAUSE to hold the queue between runs (for a quiet machine)
+  while [ -f "$RESULTS/PAUSE" ]; do sleep 20; done
+}
+
 for m in $METHODS; do
   [ -f "$RESULTS/cifar10_budget_tuning/${m}_trial3.json" ] && continue
+  wait_if_paused
   python cifar10_budget.py --tune "$m" --runs "$RUNS" && commit_rows "CIFAR-10 budget benchmark: tuning trials for $m (measured)"
 done
 for m in $METHODS; do
   [ -f "$RESULTS/cifar10_budget/${m}_seed0.json" ] && continue
+  wait_if_paused
   python cifar10_budget.py --method "$m" --runs "$RUNS" && commit_rows "CIFAR-10 budget benchmark: $m, 10 minutes (measured)"
 done
 [ -f $RESULTS/cifar10_budget/random_init.json ] || { python cifar10_budget.py --reference random --runs "$RUNS" && commit_rows "CIFAR-10 budget benchmark: random-init reference"; }

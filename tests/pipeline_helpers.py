@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+
+import lightning as L
 
 TINY_DATA = [
     "--data.source", "synthetic",
@@ -25,3 +28,39 @@ CPU_TRAINER = [
 
 def run_args(run_dir: Path) -> list[str]:
     return ["--run_dir", str(run_dir)]
+
+
+
+class SlowSteps(L.Callback):
+    """Sleeps after each training step (``--trainer.callbacks+=pipeline_helpers.SlowSteps``),
+    so that a test can signal a subprocess at a chosen point of a run."""
+
+    def __init__(self, seconds: float = 0.3) -> None:
+        self.seconds = seconds
+
+    def on_train_batch_end(self, *args) -> None:
+        time.sleep(self.seconds)
+
+
+class PoisonWeights(L.Callback):
+    """Sets the backbone's weights to NaN at a chosen step, before the step
+    (``when="start"``: the loss goes NaN) or after it, before the step's
+    checkpoint is written (``when="end"``)."""
+
+    def __init__(self, step: int = 5, when: str = "start") -> None:
+        self.step, self.when = step, when
+
+    def _poison(self, trainer, pl_module) -> None:
+        import torch
+
+        with torch.no_grad():
+            for p in pl_module.backbone.parameters():
+                p.fill_(float("nan"))
+
+    def on_train_batch_start(self, trainer, pl_module, *args) -> None:
+        if self.when == "start" and trainer.global_step == self.step:
+            self._poison(trainer, pl_module)
+
+    def on_train_batch_end(self, trainer, pl_module, *args) -> None:
+        if self.when == "end" and trainer.global_step == self.step:
+            self._poison(trainer, pl_module)

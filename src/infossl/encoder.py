@@ -115,7 +115,10 @@ def load_method(checkpoint: str | Path, device: str | torch.device = "cpu"):
     method = build_method(_method_spec(ckpt, path))
     method.build(encoder.backbone, encoder.feature_dim)
     prefix = "method."
-    method.load_state_dict({k[len(prefix) :]: v for k, v in ckpt["state_dict"].items() if k.startswith(prefix)})
+    try:
+        method.load_state_dict({k[len(prefix) :]: v for k, v in ckpt["state_dict"].items() if k.startswith(prefix)})
+    except RuntimeError as error:
+        raise ValueError(f"{path}: the method's weights do not match its recorded settings: {str(error).splitlines()[0]}") from error
     return encoder.eval().to(device), method.eval().to(device)
 
 
@@ -128,7 +131,12 @@ def _encoder_from(ckpt: dict[str, Any]) -> Encoder:
     info = ckpt["infossl"]
     spec = BackboneSpec(**{**info["backbone"], "widths": tuple(info["backbone"]["widths"])})
     backbone, feature_dim = build_backbone(spec)
-    backbone.load_state_dict(backbone_state_dict(ckpt))
+    try:
+        backbone.load_state_dict(backbone_state_dict(ckpt))
+    except RuntimeError as error:
+        raise ValueError(
+            f"the checkpoint's weights do not match its recorded backbone {info['backbone']}: {str(error).splitlines()[0]}"
+        ) from error
     pre = info.get("preprocess") or {}
     encoder = Encoder(
         backbone,

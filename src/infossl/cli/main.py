@@ -26,6 +26,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if argv else 2
     command, rest = argv[0], argv[1:]
     from infossl.cli.errors import ConfigError
+    from infossl.cli.pretrain import RunInterrupted
+    from infossl.training.module import NonFiniteLossError
 
     try:
         if command == "pretrain":
@@ -69,6 +71,12 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, FileNotFoundError, ValueError) as error:
         print(f"infossl {command}: error: {error}", file=sys.stderr)
         return 2
+    except NonFiniteLossError as error:
+        print(f"infossl {command}: training diverged: {error}", file=sys.stderr)
+        return 1
+    except RunInterrupted as stop:
+        print(f"infossl {command}: {stop}", file=sys.stderr)
+        return stop.exit_code
     return 0
 
 

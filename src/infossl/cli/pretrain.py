@@ -7,11 +7,13 @@ type-checked by jsonargparse before anything is built or trained.
 
 from __future__ import annotations
 
+import csv
 import warnings
 from pathlib import Path
 from typing import Any
 
 from jsonargparse import ArgumentError
+from lightning.fabric.plugins import CheckpointIO
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningCLI
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
@@ -20,6 +22,33 @@ from infossl.cli.configs import resolve_config_args
 from infossl.cli.errors import ConfigError, explain
 from infossl.data import SSLDataModule
 from infossl.training import DiagnosticsMonitor, KNNMonitor, OnlineLinearProbe, SSLModule
+from infossl.training.reliability import AtomicCheckpointIO, GracefulShutdown
+
+
+class RunInterrupted(Exception):
+    """The run stopped on a signal after saving a checkpoint; ``exit_code`` = 128 + signal."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class ResumableCSVLogger(CSVLogger):
+    """CSVLogger that keeps the rows of earlier sessions of the run (Lightning's
+    deletes ``metrics.csv`` when a new session starts); rows of steps repeated
+    after a resume follow the earlier ones, so the last row of a step is current."""
+
+    @property
+    def experiment(self):
+        if self._experiment is not None:
+            return self._experiment
+        path = Path(self.log_dir) / "metrics.csv"
+        previous = path.read_text() if path.is_file() else None
+        experiment = super().experiment  # removes metrics.csv
+        if previous:
+            path.write_text(previous)
+            experiment.metrics_keys = next(csv.reader([previous.splitlines()[0]]))
+        return experiment
 
 
 class PretrainCLI(LightningCLI):
@@ -44,10 +73,15 @@ class PretrainCLI(LightningCLI):
         run_dir = Path(self._get(self.config, "run_dir"))
         if self._get(self.config_init, "trainer").get("logger") in (None, True):
             kwargs["logger"] = [
-                CSVLogger(str(run_dir), name="", version=""),
+                ResumableCSVLogger(str(run_dir), name="", version="", flush_logs_every_n_steps=1),
                 TensorBoardLogger(str(run_dir), name="", version=""),
             ]
         kwargs["default_root_dir"] = str(run_dir)
+        trainer_config = self._get(self.config_init, "trainer")
+        plugins = list(trainer_config.get("plugins") or [])
+        if not any(isinstance(p, CheckpointIO) for p in plugins):
+            kwargs["plugins"] = [*plugins, AtomicCheckpointIO()]
+        kwargs["callbacks"] = [*(trainer_config.get("callbacks") or []), GracefulShutdown()]
         return super().instantiate_trainer(**kwargs)
 
     def resume_path(self) -> str | None:
@@ -85,7 +119,46 @@ def build_cli(args: list[str], **kwargs: Any) -> PretrainCLI:
     )
 
 
+def check_before_fit(cli: PretrainCLI) -> None:
+    """Configuration errors that need the built trainer, raised before any work."""
+    world = cli.trainer.world_size
+    if cli.datamodule.batch_size % world != 0:
+        raise ConfigError(
+            f"data.batch_size={cli.datamodule.batch_size} is not divisible by the {world} processes "
+            f"(trainer.devices x trainer.num_nodes); choose a multiple of {world}"
+        )
+    resume = cli.resume_path()
+    if resume is not None:
+        from infossl.encoder import read_checkpoint
+
+        info = read_checkpoint(resume)["infossl"]
+        model = cli.model
+        if info["method"] != model.method.name:
+            raise ConfigError(
+                f"--resume: {resume} was trained with model.method {info['method']!r}, the configuration asks for "
+                f"{model.method.name!r}; use the run's own config or another --run_dir"
+            )
+        if info["backbone"] != model.backbone_spec.to_dict():
+            raise ConfigError(
+                f"--resume: {resume} was trained with model.backbone {info['backbone']}, the configuration asks for "
+                f"{model.backbone_spec.to_dict()}; use the run's own config or another --run_dir"
+            )
+
+
 def pretrain(args: list[str]) -> PretrainCLI:
     cli = build_cli(args)
+    check_before_fit(cli)
     cli.trainer.fit(cli.model, datamodule=cli.datamodule, ckpt_path=cli.resume_path())
+    shutdown = next((c for c in cli.trainer.callbacks if isinstance(c, GracefulShutdown)), None)
+    if shutdown is not None and shutdown.saved_to is not None:
+        import shlex
+        import signal
+
+        name = signal.Signals(shutdown.received).name
+        again = [a for a in args] + ([] if "--resume" in args else ["--resume", "true"])
+        raise RunInterrupted(
+            f"stopped by {name} after step {shutdown.saved_step}; checkpoint saved to {shutdown.saved_to}.\n"
+            f"Resume with: infossl pretrain {shlex.join(again)}",
+            128 + int(shutdown.received),
+        )
     return cli

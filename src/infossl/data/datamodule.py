@@ -11,14 +11,16 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from infossl.data.augment import AugmentConfig, MultiViewAugment, Normalize
+from infossl.data.lazy_folder import FolderImages
 from infossl.data.sources import ImageSet, load_image_folder, load_npz, load_torchvision
 from infossl.data.synthetic import make_shapes
 
 Source = Literal["synthetic", "npz", "image_folder", "unlabeled_folder", "cifar10", "cifar100", "stl10"]
 
 
-class InMemoryImages(Dataset):
-    """Indexes an :class:`ImageSet`; ``__getitems__`` returns a whole stacked batch."""
+class ImageBatches(Dataset):
+    """Indexes an :class:`ImageSet` (or a lazily decoded folder); ``__getitems__``
+    returns a whole stacked batch."""
 
     def __init__(self, data: ImageSet) -> None:
         self.data = data
@@ -28,11 +30,11 @@ class InMemoryImages(Dataset):
         return len(self.data)
 
     def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
-        return self.data.images[index], self.labels[index]
+        return self.data.get(torch.tensor([index]))[0], self.labels[index]
 
     def __getitems__(self, indices: list[int]) -> tuple[Tensor, Tensor]:
         index = torch.as_tensor(indices)
-        return self.data.images[index], self.labels[index]
+        return self.data.get(index), self.labels[index]
 
 
 def keep_batch(batch: Any) -> Any:
@@ -63,6 +65,11 @@ class SSLDataModule(L.LightningDataModule):
         val_fraction: held-out share when there is no separate evaluation split.
         image_size: decode size for image folders (images are resized and
             centre-cropped once at load time).
+        in_memory: decode image folders once at start-up into memory (default);
+            false decodes them per batch (use data.num_workers) after a header
+            check of every file at start-up, for folders too large for memory.
+        strict: fail at start-up, listing them, when image files are broken
+            (default: skip them with a warning listing them).
         batch_size: global batch size, split evenly across processes.
         num_workers: data loader workers (in-memory batches rarely need any).
         download: let torchvision download its data sets (needs network).
@@ -78,6 +85,8 @@ class SSLDataModule(L.LightningDataModule):
         val_path: str | None = None,
         val_fraction: float = 0.1,
         image_size: int = 64,
+        in_memory: bool = True,
+        strict: bool = False,
         batch_size: int = 256,
         num_workers: int = 0,
         download: bool = False,
@@ -94,6 +103,7 @@ class SSLDataModule(L.LightningDataModule):
             raise ValueError(f"data.val_fraction must be in (0, 1), got {val_fraction}")
         self.source, self.path, self.val_path = source, path, val_path
         self.val_fraction, self.image_size = val_fraction, image_size
+        self.in_memory, self.strict = in_memory, strict
         self.batch_size, self.num_workers, self.download, self.seed = batch_size, num_workers, download, seed
         self.augment_config, self.synthetic = augment, synthetic
         self.train_set: ImageSet | None = None
@@ -111,14 +121,19 @@ class SSLDataModule(L.LightningDataModule):
         if self.source in ("cifar10", "cifar100", "stl10"):
             return load_torchvision(self.source, self.path or "data", self.download)
         labelled = self.source == "image_folder"
-        data = load_image_folder(self.path, self.image_size, labelled=labelled)  # type: ignore[arg-type]
+        data = self._folder(self.path, labelled)  # type: ignore[arg-type]
         if not labelled:
             return data, None
         if self.val_path is not None:
-            return data, load_image_folder(self.val_path, self.image_size, labelled=True)
+            return data, self._folder(self.val_path, True)
         order = torch.randperm(len(data), generator=torch.Generator().manual_seed(self.seed))
         n_val = max(1, int(round(self.val_fraction * len(data))))
         return data.subset(order[n_val:]), data.subset(order[:n_val])
+
+    def _folder(self, path: str, labelled: bool):
+        if self.in_memory:
+            return load_image_folder(path, self.image_size, labelled=labelled, strict=self.strict)
+        return FolderImages.scan(path, self.image_size, labelled=labelled, strict=self.strict)
 
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is not None:
@@ -133,7 +148,7 @@ class SSLDataModule(L.LightningDataModule):
             raise ValueError(
                 f"data.batch_size={self.batch_size} is larger than the {len(self.train_set)} training images"
             )
-        self.augment = MultiViewAugment(self.augment_config, self.train_set.images.shape[-1], seed=self.seed)
+        self.augment = MultiViewAugment(self.augment_config, self.train_set.image_size, seed=self.seed)
         if self._pending_rng is not None:
             self.augment.load_state_dict_rng(self._pending_rng)
         self.eval_transform = Normalize(self.augment_config.mean, self.augment_config.std)
@@ -150,7 +165,7 @@ class SSLDataModule(L.LightningDataModule):
 
     def preprocess_info(self) -> dict[str, Any]:
         """What an encoder trained on this data expects at inference."""
-        size = self.augment_config.image_size or (self.train_set.images.shape[-1] if self.train_set is not None else None)
+        size = self.augment_config.image_size or (self.train_set.image_size if self.train_set is not None else None)
         return {"image_size": size, "mean": list(self.augment_config.mean), "std": list(self.augment_config.std)}
 
     def steps_per_epoch(self) -> int:
@@ -165,7 +180,7 @@ class SSLDataModule(L.LightningDataModule):
 
         world = self.world_size
         rank = self.trainer.global_rank if self.trainer is not None else 0
-        dataset = InMemoryImages(data)
+        dataset = ImageBatches(data)
         sampler = StatefulDistributedSampler(
             dataset, num_replicas=world, rank=rank, shuffle=train, seed=self.seed, drop_last=train
         )

@@ -16,8 +16,28 @@ from torch import Tensor
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm"}
 
 
+class ImageCollection:
+    """What every image source offers: ``len``, ``labels`` (or None), ``classes``,
+    ``get(index)`` (uint8 images), ``subset(index)`` and ``image_size``."""
+
+    labels: Tensor | None
+    classes: tuple[str, ...]
+
+    @property
+    def num_classes(self) -> int:
+        if self.labels is None:
+            return 0
+        return max(len(self.classes), int(self.labels.max()) + 1) if len(self.labels) else len(self.classes)
+
+    def batches(self, size: int):
+        """(images, labels or None) in order, ``size`` at a time."""
+        for start in range(0, len(self), size):  # type: ignore[arg-type]
+            index = torch.arange(start, min(start + size, len(self)))  # type: ignore[arg-type]
+            yield self.get(index), None if self.labels is None else self.labels[index]  # type: ignore[attr-defined]
+
+
 @dataclass
-class ImageSet:
+class ImageSet(ImageCollection):
     """uint8 images (N, 3, H, W), optional int64 labels (N,) and class names."""
 
     images: Tensor
@@ -33,15 +53,17 @@ class ImageSet:
     def __len__(self) -> int:
         return self.images.shape[0]
 
-    @property
-    def num_classes(self) -> int:
-        if self.labels is None:
-            return 0
-        return max(len(self.classes), int(self.labels.max()) + 1) if len(self.labels) else len(self.classes)
-
     def subset(self, index: Tensor) -> ImageSet:
         labels = None if self.labels is None else self.labels[index]
         return ImageSet(self.images[index], labels, self.classes)
+
+    @property
+    def image_size(self) -> int:
+        return self.images.shape[-1]
+
+    def get(self, index: Tensor) -> Tensor:
+        """uint8 images (len(index), 3, H, W)."""
+        return self.images[index]
 
 
 NPZ_LAYOUT = (
@@ -88,30 +110,60 @@ def load_npz(path: str | Path) -> tuple[ImageSet, ImageSet]:
     return splits[0], splits[1]
 
 
-def _decode(path: Path, size: int) -> np.ndarray | None:
-    """RGB uint8 (size, size, 3): shorter side resized to ``size``, centre crop."""
+def _to_rgb(img):
+    """Any PIL mode as 8-bit RGB: 16-bit and 32-bit integer images are rescaled (PIL's
+    own conversion would clip them), alpha is dropped as torchvision's loader does."""
+    from PIL import Image
+
+    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        array = np.asarray(img, dtype=np.int64)
+        peak = 65535 if img.mode.startswith("I;16") or array.max() > 255 else 255
+        array = (np.clip(array, 0, peak) * 255 // peak).astype(np.uint8)
+        return Image.fromarray(array, mode="L").convert("RGB")
+    if img.mode == "F":
+        return Image.fromarray(np.clip(np.asarray(img), 0, 255).astype(np.uint8), mode="L").convert("RGB")
+    if img.mode == "P" and "transparency" in img.info:
+        img = img.convert("RGBA")
+    return img.convert("RGB") if img.mode != "RGB" else img
+
+
+def decode_image(path: Path, size: int) -> np.ndarray:
+    """RGB uint8 (size, size, 3): shorter side resized to ``size``, centre crop.
+    Raises ``ValueError`` naming the file when it cannot be decoded."""
     from PIL import Image, ImageOps
 
     try:
         with Image.open(path) as img:
-            img = img.convert("RGB") if img.mode != "RGB" else img.copy()
+            img.load()  # decode fully now: truncated files fail here, not later
+            img = _to_rgb(img).copy()
     except Exception as error:  # PIL raises many types for broken files
-        warnings.warn(f"skipping unreadable image {path}: {error}", stacklevel=3)
-        return None
+        reason = "empty file" if path.is_file() and path.stat().st_size == 0 else f"{type(error).__name__}: {error}"
+        raise ValueError(f"{path}: {reason}") from error
     img = ImageOps.fit(img, (size, size), method=Image.Resampling.BICUBIC)
     return np.asarray(img, dtype=np.uint8)
+
+
+def verify_image(path: Path) -> str | None:
+    """Cheap start-up check (header and structure, no full decode): the reason it
+    is broken, or None."""
+    from PIL import Image
+
+    if path.stat().st_size == 0:
+        return "empty file"
+    try:
+        with Image.open(path) as img:
+            img.verify()
+    except Exception as error:
+        return f"{type(error).__name__}: {error}"
+    return None
 
 
 def _image_files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
 
 
-def load_image_folder(root: str | Path, image_size: int, labelled: bool = True) -> ImageSet:
-    """Images under ``root``, decoded once and resized to ``image_size``.
-
-    ``labelled``: one sub-folder per class (the class is the sub-folder name);
-    otherwise every image below ``root`` (recursive), without labels.
-    """
+def scan_image_folder(root: str | Path, labelled: bool = True) -> tuple[list[tuple[Path, int]], tuple[str, ...]]:
+    """Image files below ``root`` with their class index (-1 when unlabelled) and the class names."""
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"image folder not found: {root}")
@@ -126,13 +178,40 @@ def load_image_folder(root: str | Path, image_size: int, labelled: bool = True) 
         classes = ()
     if not files:
         raise ValueError(f"{root}: no image files ({', '.join(sorted(IMAGE_SUFFIXES))}) found")
-    decoded = [(_decode(f, image_size), c) for f, c in files]
-    kept = [(a, c) for a, c in decoded if a is not None]
-    if not kept:
-        raise ValueError(f"{root}: none of the {len(files)} image files could be decoded")
-    images = torch.from_numpy(np.stack([a for a, _ in kept])).permute(0, 3, 1, 2).contiguous()
-    labels = torch.tensor([c for _, c in kept], dtype=torch.int64) if labelled else None
-    return ImageSet(images, labels, classes)
+    return files, classes
+
+
+def report_broken(root: Path, broken: list[str], total: int, strict: bool) -> None:
+    """Fail (``strict``) or warn once, listing every broken file."""
+    if not broken:
+        return
+    listing = "\n  ".join(broken)
+    if strict or len(broken) == total:
+        why = "data.strict is set" if strict else "no image could be decoded"
+        raise ValueError(f"{root}: {len(broken)} of {total} image files are broken ({why}):\n  {listing}")
+    warnings.warn(f"{root}: skipping {len(broken)} of {total} image files that cannot be decoded:\n  {listing}", stacklevel=3)
+
+
+def load_image_folder(root: str | Path, image_size: int, labelled: bool = True, strict: bool = False) -> ImageSet:
+    """Images under ``root``, decoded once at start-up and resized to ``image_size``.
+
+    ``labelled``: one sub-folder per class (the class is the sub-folder name);
+    otherwise every image below ``root`` (recursive), without labels. Grayscale,
+    RGBA, palette and 16-bit images are converted to 8-bit RGB; files that cannot
+    be decoded are skipped with one warning listing them, or fail here when
+    ``strict``.
+    """
+    files, classes = scan_image_folder(root, labelled)
+    kept, labels, broken = [], [], []
+    for path, label in files:
+        try:
+            kept.append(decode_image(path, image_size))
+            labels.append(label)
+        except ValueError as error:
+            broken.append(str(error))
+    report_broken(Path(root), broken, len(files), strict)
+    images = torch.from_numpy(np.stack(kept)).permute(0, 3, 1, 2).contiguous()
+    return ImageSet(images, torch.tensor(labels, dtype=torch.int64) if labelled else None, classes)
 
 
 def load_torchvision(name: str, root: str | Path, download: bool) -> tuple[ImageSet, ImageSet]:

@@ -10,11 +10,13 @@ matrices of the two views, J = P1^T P2 / N; its K x K block J_ij is the joint
 distribution of variable i of view 1 and variable j of view 2. Then
 
 - invariance    L_ti  = -mean_{n,i} log sum_k p1[n,i,k] p2[n,i,k]          (>= 0)
-- diagonal      L_dia = (1/M) sum_i sum_k J_ii(k,k) log J_ii(k,k)            (>= -log K)
+- diagonal      L_dia = (1/M) sum_i sum_k J_ii(k,k) log J_ii(k,k)            (>= -log K, K >= 3)
 - off-diagonal  L_off = (1/(M(M-1))) sum_{i!=j} sum_{k,l} J_ij(k,l) log J_ij(k,l)  (>= -2 log K)
 
 and L = w_ti L_ti + w_dia L_dia + w_off L_off (weights 1 by default), so with
-unit weights L >= -3 log K. Minimizing L_dia makes each variable use its K
+unit weights L >= -3 log K. (The diagonal entries of J_ii need not sum to 1, so
+for K = 2 alone L_dia can reach -2/e = -0.736 < -log 2: found by the property
+tests; for K >= 3 the minimum over sums <= 1 is at sum 1, -log K.) Minimizing L_dia makes each variable use its K
 states uniformly *and* agree across views; minimizing L_off makes different
 variables independent (non-redundant).
 
@@ -151,4 +153,5 @@ class IMSVDLoss(PairLoss):
     def bounds(self) -> dict[str, float]:
         """Lower bound of each term for this K (useful to read training curves)."""
         log_k = math.log(self.num_states)
-        return {"invariance": 0.0, "diagonal": -log_k, "off_diagonal": -2 * log_k}
+        diagonal = -log_k if self.num_states >= 3 else -self.num_states / math.e
+        return {"invariance": 0.0, "diagonal": diagonal, "off_diagonal": -2 * log_k}

@@ -127,9 +127,8 @@ def evaluate_knn(backbone: nn.Module, datamodule: Any, device: torch.device, k: 
     if len(train) > max_bank:
         train = train.subset(torch.randperm(len(train), generator=torch.Generator().manual_seed(0))[:max_bank])
     transform = datamodule.eval_transform.to(device)
-    batches = lambda s: zip(torch.split(s.images, 512), torch.split(s.labels, 512))  # noqa: E731
-    bank, bank_labels = extract_features(backbone, batches(train), transform, device)
-    queries, labels = extract_features(backbone, batches(val), transform, device)
+    bank, bank_labels = extract_features(backbone, train.batches(512), transform, device)
+    queries, labels = extract_features(backbone, val.batches(512), transform, device)
     return knn_accuracy(bank, bank_labels, queries, labels, k=k)
 
 
@@ -161,7 +160,7 @@ class DiagnosticsMonitor(L.Callback):
         if data is None or len(data) < 8:
             return
         index = torch.randperm(len(data), generator=torch.Generator().manual_seed(0))[: self.num_samples]
-        images = data.images[index].to(pl_module.device)
+        images = data.get(index).to(pl_module.device)
         augment = MultiViewAugment(dm.augment_config, images.shape[-1], seed=12345).to(pl_module.device)
         modules = (pl_module.backbone, pl_module.method)
         modes = [m.training for m in modules]

@@ -13,6 +13,7 @@ from torch import Tensor
 from infossl.encoder import CHECKPOINT_FORMAT_VERSION, checkpoint_info
 from infossl.methods import Method
 from infossl.models.backbones import BackboneSpec, build_backbone
+from infossl.training.reliability import check_finite_weights
 from infossl.training.optim import OptimConfig, build_optimizer, cosine_decay, warmup_cosine
 
 
@@ -169,6 +170,7 @@ class SSLModule(L.LightningModule):
 
     # ----------------------------------------------------------- checkpointing
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        check_finite_weights(checkpoint.get("state_dict", {}), self.global_step)
         datamodule = getattr(self.trainer, "datamodule", None)
         checkpoint["infossl"] = {
             "format_version": CHECKPOINT_FORMAT_VERSION,
