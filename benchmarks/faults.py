@@ -82,7 +82,8 @@ def interrupt(npz: Path, run_dir: Path, sig: signal.Signals, at_step: int) -> tu
     process.send_signal(sig)
     _, err = process.communicate()
     done = logged_steps(run_dir)
-    return process.returncode, err.strip().splitlines()[-3:] if err.strip() else [], (done[-1] + 1 if done else 0)
+    ours = [line for line in err.splitlines() if line.startswith(("infossl", "Resume with"))]
+    return process.returncode, ours, (done[-1] + 1 if done else 0)
 
 
 def resume_and_compare(npz: Path, run_dir: Path, reference: dict[str, torch.Tensor]) -> str:
