@@ -108,7 +108,7 @@ def pretrain_and_evaluate(
     probe: bool = True,
 ) -> dict[str, Any]:
     from infossl.cli.pretrain import pretrain
-    from infossl.eval.evaluate import evaluate_checkpoint
+    from infossl.eval.evaluate import default_output, evaluate_checkpoint
     from infossl.eval.features import load_eval_splits
     from infossl.eval.linear import ProbeConfig
 
@@ -138,7 +138,9 @@ def pretrain_and_evaluate(
     steps = cli.trainer.global_step
     splits = load_eval_splits(data)
     probes = (ProbeConfig(),) if probe else ()
-    results = evaluate_checkpoint(run_dir / "checkpoints" / "last.ckpt", splits, ks=(20, 200), probes=probes, use_cache=False)
+    checkpoint = run_dir / "checkpoints" / "last.ckpt"
+    results = evaluate_checkpoint(checkpoint, splits, ks=(20, 200), probes=probes, use_cache=False)
+    default_output(checkpoint).write_text(json.dumps(results, indent=2) + "\n")  # for `infossl compare`
     diag = results.get("diagnostics", {})
     row = {
         "method": method,
