@@ -147,17 +147,127 @@ def render_knn(result: dict[str, Any]) -> str:
     )
 
 
+def folder_result(folder: Path) -> dict[str, Any] | None:
+    """One result from a folder of one-row JSON files (benchmarks that grow run by run)."""
+    files = sorted(folder.glob("*.json"))
+    if not files:
+        return None
+    payloads = [json.loads(p.read_text()) for p in files]
+    rows = [{**p["row"], "commit": p["commit"], "date": p["date"], "tag": f.stem} for p, f in zip(payloads, files)]
+    return {"benchmark": folder.name, "command": payloads[0]["command"].split(" --")[0] + " ...", "machine": payloads[0]["machine"], "rows": rows}
+
+
+def fmt(value: Any) -> str:
+    return "-" if value is None else str(value)
+
+
+def render_budget(result: dict[str, Any]) -> str:
+    rows = sorted(result["rows"], key=lambda r: -(r.get("linear_top1") or 0))
+    m = result["machine"]
+    return (
+        "## CIFAR-10 at a fixed training budget\n\n"
+        "Each method's CPU recipe (`cifar10_cpu/<method>.yaml`: 4-block convnet, batch 256, the same\n"
+        "augmentations) trained for the budget of training time (`model.time_budget_min`; schedule over the\n"
+        "budget), then evaluated on the 10,000 test images: weighted kNN (bank: the 50,000 training images)\n"
+        "and an L-BFGS linear probe (weight decay chosen on held-out training images). Settings: the best\n"
+        "of the three tuning trials below, or the recipe when untuned. Data: `../shared/data/cifar10.npz`\n"
+        "(CIFAR-10 decoded from a JPEG quality ~75 re-encoding, see its README). Load = 1-minute load\n"
+        "average before/after the run (2 is the two cores fully used by the run itself).\n\n"
+        f"- command: `python benchmarks/cifar10_budget.py --method METHOD` (one row) or `--all`\n"
+        f"- machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']}\n\n"
+        + table(
+            ["method", "settings", "seed", "batch", "lr", "params", "steps", "epochs", "train (min)", "images/s",
+             "kNN-20", "kNN-200", "linear", "feature rank", "load", "commit", "date"],
+            [[r["method"], fmt(r.get("settings")), r.get("seed"), fmt(r.get("batch_size")), fmt(r.get("lr")), fmt(r.get("params") or None),
+              fmt(r.get("steps")), fmt(r.get("epochs")), fmt(round(r["train_s"] / 60, 1) if r.get("train_s") else None),
+              fmt(r.get("images_per_s")), r["knn20_top1"], r["knn200_top1"], fmt(r.get("linear_top1")), fmt(r.get("feature_rank")),
+              f"{fmt(r.get('load_before'))}/{fmt(r.get('load_after'))}", r["commit"], r["date"]] for r in rows],
+        )
+    )
+
+
+def render_tuning(result: dict[str, Any]) -> str:
+    rows = sorted(result["rows"], key=lambda r: (r["method"], r["trial"]))
+    return (
+        "## CIFAR-10 budget: tuning trials\n\n"
+        "The same three trials for every method, each 2 minutes of training on 9,000 training images and\n"
+        "scored by kNN-20 top-1 on 1,000 other training images (the test split is never used): (1) the\n"
+        "recipe, (2) the recipe's learning rate x 2, (3) the better learning rate with the method's key\n"
+        "hyper-parameter changed.\n\n"
+        "- command: `python benchmarks/cifar10_budget.py --tune METHOD`\n\n"
+        + table(
+            ["method", "trial", "lr", "params", "steps", "held-out kNN-20", "held-out kNN-200", "feature rank", "load", "commit", "date"],
+            [[r["method"], r["trial"], r["lr"], fmt(r.get("params") or None), r["steps"], r["knn20_top1"], r["knn200_top1"],
+              r["feature_rank"], f"{r['load_before']}/{r['load_after']}", r["commit"], r["date"]] for r in rows],
+        )
+    )
+
+
+def render_speed_losses(result: dict[str, Any]) -> str:
+    goal = lambda r: 0.5 if r["objective"].startswith("infonce") else 1.0  # noqa: E731
+    return (
+        "## Loss speed against lightly\n\n"
+        "Forward + backward, float32, repetitions of both libraries alternating in one process, medians.\n"
+        "Ratio = infossl / lightly (below 1: infossl faster). Goals: NT-Xent at most 0.5, the others at most 1.0.\n\n"
+        + provenance(result)
+        + "\n\n"
+        + table(
+            ["objective", "N", "D", "infossl (ms)", "lightly (ms)", "ratio", "goal met", "same value"],
+            [[r["objective"], r["n"], r["d"], r["infossl_ms"], r["lightly_ms"], r["ratio"], "yes" if r["ratio"] <= goal(r) else "NO",
+              fmt(r["values_agree"])] for r in result["rows"]],
+        )
+    )
+
+
+def render_speed_step(result: dict[str, Any]) -> str:
+    return (
+        "## Training step against a plain PyTorch loop with lightly\n\n"
+        "Same convnet backbone, projector 1024-256, NT-Xent (T = 0.2), SGD, CIFAR-10 images. infossl: the\n"
+        "Lightning pipeline (uint8 batches, batched augmentation after transfer; images/s over whole steps).\n"
+        "Plain loop: lightly's SimCLRTransform (32 px, no blur) in a DataLoader. Augmentation share =\n"
+        "time to augment one batch alone / time of one whole step. Goal: infossl at least 1.5x the best\n"
+        "plain loop.\n\n"
+        + provenance(result)
+        + "\n\n"
+        + table(
+            ["pipeline", "batch", "step (s)", "images/s", "augmentation (s/batch)", "augmentation share", "vs best plain loop"],
+            [[r["pipeline"], r["batch"], r["step_s"], round(r["images_per_s"], 1), r["augment_s"], r["augment_share"], r["vs_best_plain"]]
+             for r in result["rows"]],
+        )
+    )
+
+
+def render_speed_objectives(result: dict[str, Any]) -> str:
+    return (
+        "## Cost of the information objectives relative to a ResNet-18 step\n\n"
+        "Forward + backward of the objective at its paper shape (and with N or D changed), against one CIFAR\n"
+        "ResNet-18 step (two views of 256 images, forward + backward + SGD).\n\n"
+        + provenance(result)
+        + "\n\n"
+        + table(
+            ["objective", "N", "D", "loss (s)", "ResNet-18 step (s)", "relative"],
+            [[r["objective"], r["n"], r["d"], r["loss_s"], r["resnet18_step_s"], r["relative_to_resnet18_step"]] for r in result["rows"]],
+        )
+    )
+
+
 RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
+    "cifar10_budget": render_budget,
+    "cifar10_budget_tuning": render_tuning,
+    "speed_losses": render_speed_losses,
+    "speed_step": render_speed_step,
+    "speed_objectives": render_speed_objectives,
     "knn": render_knn,
     "losses": render_losses,
     "cpu_recipe": render_cpu_recipe,
     "pretrain_runs": render_pretrain_runs,
 }
-ORDER = ["losses", "cpu_recipe", "knn", "pretrain_runs"]  # sections in this order first, then the others by name
+ORDER = ["cifar10_budget", "cifar10_budget_tuning", "speed_losses", "speed_step", "speed_objectives", "losses", "cpu_recipe", "knn", "pretrain_runs"]  # sections in this order first, then the others by name
 
 
 def main() -> None:
     results = [json.loads(p.read_text()) for p in sorted(RESULTS_DIR.glob("*.json"))]
+    results += [r for folder in sorted(RESULTS_DIR.iterdir()) if folder.is_dir() and (r := folder_result(folder))]
     results.sort(key=lambda r: (ORDER.index(r["benchmark"]) if r["benchmark"] in ORDER else len(ORDER), r["benchmark"]))
     sections = [RENDERERS.get(r["benchmark"], render_generic)(r) for r in results]
     header = (
