@@ -90,7 +90,8 @@ def summarize_run(run_dir: str | Path) -> dict[str, Any]:
         solver = "sgd" if "sgd" in linear else next(iter(linear), None)
         summary["linear_top1"] = 100 * linear[solver]["top1"] if solver else None
         summary["effective_rank"] = (results.get("diagnostics") or {}).get("feature_rank")
-        summary["accuracy_source"] = "infossl eval (test split)"
+        data = str(results.get("data", "")).split(" (")[0]
+        summary["accuracy_source"] = f"infossl eval, test split of {Path(data).name}" if data else "infossl eval"
     else:
         knn, probe = _values(rows, "knn/val_acc"), _values(rows, "probe/val_acc")
         summary["knn_top1"] = 100 * knn[-1] if knn else None

@@ -12,6 +12,10 @@ other 2N - 2 embeddings of the global batch:
 
 Distributed: each process scores its own 2 N_local anchors against the 2N
 gathered candidates; the mean of the per-process losses is the global loss.
+On one process the anchors are the candidates and a fused autograd function
+uses the symmetry of the similarity matrix: one 2N x 2N product forward, one
+backward, the softmax computed once (measured 2-2.5x faster than lightly's
+NTXentLoss at N = 256, D = 128; see docs/benchmarks.md).
 Term: ``infonce``.
 """
 
@@ -19,9 +23,10 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from torch.autograd.function import once_differentiable
 from torch import Tensor
 
-from infossl.distributed import gather_with_grad, local_rows
+from infossl.distributed import gather_with_grad, local_rows, world_size
 from infossl.losses.base import PairLoss
 
 
@@ -41,12 +46,16 @@ class InfoNCELoss(PairLoss):
     def compute(self, z1: Tensor, z2: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         z1 = F.normalize(z1, dim=1)
         z2 = F.normalize(z2, dim=1)
+        anchors = torch.cat([z1, z2], dim=0)  # 2 N_local x D
+        if world_size() == 1:  # anchors are the candidates: the fused, symmetric path
+            n = z1.shape[0]
+            positives = torch.cat([torch.arange(n, 2 * n), torch.arange(n)]).to(z1.device)
+            loss = _SymmetricInfoNCE.apply(anchors, positives, self.temperature)
+            return loss, {"infonce": loss}
         all1, all2 = gather_with_grad(z1), gather_with_grad(z2)
         n_global = all1.shape[0]
         candidates = torch.cat([all1, all2], dim=0)  # 2N x D
-        anchors = torch.cat([z1, z2], dim=0)  # 2 N_local x D
         logits = (anchors / self.temperature) @ candidates.T  # scale N x D, not N x N
-
         rows = torch.arange(n_global, device=z1.device)[local_rows(n_global)]
         self_index = torch.cat([rows, rows + n_global])
         positive_index = torch.cat([rows + n_global, rows])
@@ -55,3 +64,37 @@ class InfoNCELoss(PairLoss):
         logits = logits.masked_fill(is_self, float("-inf"))
         loss = F.cross_entropy(logits, positive_index)
         return loss, {"infonce": loss}
+
+
+class _SymmetricInfoNCE(torch.autograd.Function):
+    """InfoNCE of embeddings ``a`` (M x D) against themselves, fused.
+
+    With S = a a^T / T (self-similarities masked) and P = softmax(S) row-wise,
+    L = mean_i (logsumexp_j S_ij - S_i,pos(i)) and dL/da = (G + G^T) a / T with
+    G = (P - Y) / M: one M x M product forward, one backward (the unfused graph
+    needs three) and the softmax is computed once.
+    """
+
+    @staticmethod
+    def forward(ctx, a: Tensor, positives: Tensor, temperature: float) -> Tensor:
+        logits = (a @ a.T).div_(temperature)
+        logits.fill_diagonal_(float("-inf"))
+        log_norm = torch.logsumexp(logits, dim=1)
+        rows = torch.arange(a.shape[0], device=a.device)
+        loss = (log_norm - logits[rows, positives]).mean()
+        probabilities = logits.sub_(log_norm[:, None]).exp_()  # in place: P = softmax(S)
+        ctx.save_for_backward(a, probabilities, positives)
+        ctx.temperature = temperature
+        return loss
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_output: Tensor):
+        a, p, positives = ctx.saved_tensors
+        rows = torch.arange(a.shape[0], device=a.device)
+        g = p + p.T  # (P - Y) + (P - Y)^T, without touching the saved P
+        minus_one = torch.full(rows.shape, -1.0, dtype=g.dtype, device=g.device)
+        g.index_put_((rows, positives), minus_one, accumulate=True)
+        g.index_put_((positives, rows), minus_one, accumulate=True)
+        grad = (g @ a).mul_(grad_output / (a.shape[0] * ctx.temperature))
+        return grad, None, None
