@@ -145,3 +145,15 @@ def test_eval_rejects_files_that_are_not_infossl_checkpoints(runs, tmp_path, cap
     for path, message in ((foreign, "is not an infossl checkpoint"), (text, "is not a readable PyTorch checkpoint")):
         assert main(["eval", str(path), "--data", str(runs["npz"])]) == 2
         assert message in capsys.readouterr().err
+
+
+def test_diagnostics_are_logged_during_training(runs) -> None:
+    import csv
+
+    rows = list(csv.DictReader((runs["imsvd"] / "metrics.csv").open()))
+    logged = {k: float(r[k]) for r in rows for k in r if k.startswith("diag/") and r[k]}
+    assert {"diag/feature_rank", "diag/embedding_rank", "diag/alignment", "diag/uniformity", "diag/view_mi_excess",
+            "diag/effective_states", "diag/redundancy"} <= set(logged)
+    assert 1.0 <= logged["diag/effective_states"] <= 16 and logged["diag/redundancy"] >= 0
+    simclr = {k for r in csv.DictReader((runs["simclr"] / "metrics.csv").open()) for k in r if k.startswith("diag/") and r[k]}
+    assert "diag/feature_rank" in simclr and "diag/effective_states" not in simclr  # IMSVD-only diagnostics
