@@ -34,6 +34,11 @@ def provenance(result: dict[str, Any]) -> str:
     )
 
 
+def section(title: str, intro: str, result: dict[str, Any], header: list[str], rows: list[list[Any]]) -> str:
+    """A report section: title, explanation, provenance, table."""
+    return f"## {title}\n\n{intro}\n\n" + provenance(result) + "\n\n" + table(header, rows)
+
+
 def growth_notes(rows: list[dict[str, Any]]) -> list[str]:
     """Measured time ratios when N doubles (D fixed) and when D doubles (N fixed)."""
     times = {(r["objective"], r["n"], r["d"]): r["median_ms"] for r in rows}
@@ -102,17 +107,16 @@ def render_generic(result: dict[str, Any]) -> str:
 
 def render_cpu_recipe(result: dict[str, Any]) -> str:
     rows = result["rows"]
-    return (
-        "## CPU recipe throughput (CIFAR-10)\n\n"
-        "One step = batched augmentation of two views + forward + backward + SGD step on real\n"
-        "CIFAR-10 batches (`cifar10_cpu/imsvd.yaml`: 4-block convnet, projector 1024-1024-1024,\n"
-        "IMSVD K = 32). Augmentation share = augmentation time / step time.\n\n"
-        + provenance(result)
-        + "\n\n"
-        + table(
-            ["variant", "batch", "step (s)", "images/s", "augmentation (s)", "augmentation share", "first step (s)"],
-            [[r["variant"], r["batch"], r["step_s"], r["images_per_s"], r["augment_s"], r["augment_share"], r["first_step_s"]] for r in rows],
-        )
+    return section(
+        "CPU recipe throughput (CIFAR-10)",
+        (
+            "One step = batched augmentation of two views + forward + backward + SGD step on real\n"
+            "CIFAR-10 batches (`cifar10_cpu/imsvd.yaml`: 4-block convnet, projector 1024-1024-1024,\n"
+            "IMSVD K = 32). Augmentation share = augmentation time / step time."
+        ),
+        result,
+        ["variant", "batch", "step (s)", "images/s", "augmentation (s)", "augmentation share", "first step (s)"],
+        [[r["variant"], r["batch"], r["step_s"], r["images_per_s"], r["augment_s"], r["augment_share"], r["first_step_s"]] for r in rows],
     )
 
 
@@ -129,21 +133,20 @@ def render_pretrain_runs(result: dict[str, Any]) -> str:
 
 def render_knn(result: dict[str, Any]) -> str:
     rows = result["rows"]
-    return (
-        "## kNN evaluation speed\n\n"
-        "`infossl.eval.knn.knn_evaluate` (weighted votes, k = 20 and 200, top-1 and top-5) over random\n"
-        "features, processed in chunks of queries, against the lower bound of a single matrix product\n"
-        "of the normalized queries with the normalized bank (which would need the full similarity\n"
-        "matrix in memory at once).\n\n"
-        + provenance(result)
-        + "\n\n"
-        + table(
-            ["bank x queries x dim", "chunk", "kNN (s)", "one matmul (s)", "ratio", "similarity block (MB)", "full matrix (MB)"],
-            [
-                [f"{r['bank']} x {r['queries']} x {r['dim']}", r["chunk"], r["knn_s"], r["matmul_bound_s"], r["ratio"], r["similarity_block_mb"], r["full_matrix_mb"]]
-                for r in rows
-            ],
-        )
+    return section(
+        "kNN evaluation speed",
+        (
+            "`infossl.eval.knn.knn_evaluate` (weighted votes, k = 20 and 200, top-1 and top-5) over random\n"
+            "features, processed in chunks of queries, against the lower bound of a single matrix product\n"
+            "of the normalized queries with the normalized bank (which would need the full similarity\n"
+            "matrix in memory at once)."
+        ),
+        result,
+        ["bank x queries x dim", "chunk", "kNN (s)", "one matmul (s)", "ratio", "similarity block (MB)", "full matrix (MB)"],
+        [
+            [f"{r['bank']} x {r['queries']} x {r['dim']}", r["chunk"], r["knn_s"], r["matmul_bound_s"], r["ratio"], r["similarity_block_mb"], r["full_matrix_mb"]]
+            for r in rows
+        ],
     )
 
 
@@ -205,49 +208,46 @@ def render_tuning(result: dict[str, Any]) -> str:
 
 def render_speed_losses(result: dict[str, Any]) -> str:
     goal = lambda r: 0.5 if r["objective"].startswith("infonce") else 1.0  # noqa: E731
-    return (
-        "## Loss speed against lightly\n\n"
-        "Forward + backward, float32, repetitions of both libraries alternating in one process, medians.\n"
-        "Ratio = infossl / lightly (below 1: infossl faster). Goals: NT-Xent at most 0.5, the others at most 1.0.\n\n"
-        + provenance(result)
-        + "\n\n"
-        + table(
-            ["objective", "N", "D", "infossl (ms)", "lightly (ms)", "ratio", "goal met", "same value"],
-            [[r["objective"], r["n"], r["d"], r["infossl_ms"], r["lightly_ms"], r["ratio"], "yes" if r["ratio"] <= goal(r) else "NO",
-              fmt(r["values_agree"])] for r in result["rows"]],
-        )
+    return section(
+        "Loss speed against lightly",
+        (
+            "Forward + backward, float32, repetitions of both libraries alternating in one process, medians.\n"
+            "Ratio = infossl / lightly (below 1: infossl faster). Goals: NT-Xent at most 0.5, the others at most 1.0."
+        ),
+        result,
+        ["objective", "N", "D", "infossl (ms)", "lightly (ms)", "ratio", "goal met", "same value"],
+        [[r["objective"], r["n"], r["d"], r["infossl_ms"], r["lightly_ms"], r["ratio"], "yes" if r["ratio"] <= goal(r) else "NO",
+          fmt(r["values_agree"])] for r in result["rows"]],
     )
 
 
 def render_speed_step(result: dict[str, Any]) -> str:
-    return (
-        "## Training step against a plain PyTorch loop with lightly\n\n"
-        "Same convnet backbone, projector 1024-256, NT-Xent (T = 0.2), SGD, CIFAR-10 images. infossl: the\n"
-        "Lightning pipeline (uint8 batches, batched augmentation after transfer; images/s over whole steps).\n"
-        "Plain loop: lightly's SimCLRTransform (32 px, no blur) in a DataLoader. Augmentation share =\n"
-        "time to augment one batch alone / time of one whole step. Goal: infossl at least 1.5x the best\n"
-        "plain loop.\n\n"
-        + provenance(result)
-        + "\n\n"
-        + table(
-            ["pipeline", "batch", "step (s)", "images/s", "augmentation (s/batch)", "augmentation share", "vs best plain loop"],
-            [[r["pipeline"], r["batch"], r["step_s"], round(r["images_per_s"], 1), r["augment_s"], r["augment_share"], r["vs_best_plain"]]
-             for r in result["rows"]],
-        )
+    return section(
+        "Training step against a plain PyTorch loop with lightly",
+        (
+            "Same convnet backbone, projector 1024-256, NT-Xent (T = 0.2), SGD, CIFAR-10 images. infossl: the\n"
+            "Lightning pipeline (uint8 batches, batched augmentation after transfer; images/s over whole steps).\n"
+            "Plain loop: lightly's SimCLRTransform (32 px, no blur) in a DataLoader. Augmentation share =\n"
+            "time to augment one batch alone / time of one whole step. Goal: infossl at least 1.5x the best\n"
+            "plain loop."
+        ),
+        result,
+        ["pipeline", "batch", "step (s)", "images/s", "augmentation (s/batch)", "augmentation share", "vs best plain loop"],
+        [[r["pipeline"], r["batch"], r["step_s"], round(r["images_per_s"], 1), r["augment_s"], r["augment_share"], r["vs_best_plain"]]
+         for r in result["rows"]],
     )
 
 
 def render_speed_objectives(result: dict[str, Any]) -> str:
-    return (
-        "## Cost of the information objectives relative to a ResNet-18 step\n\n"
-        "Forward + backward of the objective at its paper shape (and with N or D changed), against one CIFAR\n"
-        "ResNet-18 step (two views of 256 images, forward + backward + SGD).\n\n"
-        + provenance(result)
-        + "\n\n"
-        + table(
-            ["objective", "N", "D", "loss (s)", "ResNet-18 step (s)", "relative"],
-            [[r["objective"], r["n"], r["d"], r["loss_s"], r["resnet18_step_s"], r["relative_to_resnet18_step"]] for r in result["rows"]],
-        )
+    return section(
+        "Cost of the information objectives relative to a ResNet-18 step",
+        (
+            "Forward + backward of the objective at its paper shape (and with N or D changed), against one CIFAR\n"
+            "ResNet-18 step (two views of 256 images, forward + backward + SGD)."
+        ),
+        result,
+        ["objective", "N", "D", "loss (s)", "ResNet-18 step (s)", "relative"],
+        [[r["objective"], r["n"], r["d"], r["loss_s"], r["resnet18_step_s"], r["relative_to_resnet18_step"]] for r in result["rows"]],
     )
 
 
