@@ -67,7 +67,8 @@ class InfoNCELoss(PairLoss):
 
 
 class _SymmetricInfoNCE(torch.autograd.Function):
-    """InfoNCE of embeddings ``a`` (M x D) against themselves, fused.
+    """InfoNCE of embeddings ``a`` (M x D) against themselves, fused; ``positives``
+    pairs the rows (pos(pos(i)) = i, as the two views of one image).
 
     With S = a a^T / T (self-similarities masked) and P = softmax(S) row-wise,
     L = mean_i (logsumexp_j S_ij - S_i,pos(i)) and dL/da = (G + G^T) a / T with
@@ -91,10 +92,8 @@ class _SymmetricInfoNCE(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, grad_output: Tensor):
         a, p, positives = ctx.saved_tensors
-        rows = torch.arange(a.shape[0], device=a.device)
-        g = p + p.T  # (P - Y) + (P - Y)^T, without touching the saved P
-        minus_one = torch.full(rows.shape, -1.0, dtype=g.dtype, device=g.device)
-        g.index_put_((rows, positives), minus_one, accumulate=True)
-        g.index_put_((positives, rows), minus_one, accumulate=True)
-        grad = (g @ a).mul_(grad_output / (a.shape[0] * ctx.temperature))
+        # (P - Y + (P - Y)^T) a = (P + P^T) a - 2 a[pos]: Y only touches the small M x D result
+        # (positives pair rows i and pos(i) both ways, so Y a = Y^T a = a[pos])
+        grad = torch.addmm(a[positives], p + p.T, a, beta=-2.0)
+        grad.mul_(grad_output / (a.shape[0] * ctx.temperature))
         return grad, None, None
