@@ -39,14 +39,16 @@ def timed(fn: Callable[[], Any]) -> float:
 
 
 def interleaved(fns: dict[str, Callable[[], Any]], repeats: int, warmup: int = 2) -> dict[str, float]:
-    """Median seconds of each function, calls alternating so that both see the same machine state."""
+    """Median seconds of each function, calls alternating so that both see the same machine
+    state; the order flips every repetition, so neither always runs right after the other."""
     for _ in range(warmup):
         for fn in fns.values():
             fn()
     times: dict[str, list[float]] = {name: [] for name in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            times[name].append(timed(fn))
+    order = list(fns)
+    for repetition in range(repeats):
+        for name in order if repetition % 2 == 0 else order[::-1]:
+            times[name].append(timed(fns[name]))
     return {name: statistics.median(t) for name, t in times.items()}
 
 
