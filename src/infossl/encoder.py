@@ -107,10 +107,15 @@ def load_method(checkpoint: str | Path, device: str | torch.device = "cpu"):
     """The encoder and the method (projector and other heads, with its objective)
     of an infossl checkpoint, both in eval mode: ``encoder, method = load_method(path)``,
     then ``method.embed(encoder(images))`` gives the embeddings the objective saw."""
+    path = Path(checkpoint)
+    encoder, method = encoder_and_method_from(read_checkpoint(path), path)
+    return encoder.eval().to(device), method.eval().to(device)
+
+
+def encoder_and_method_from(ckpt: dict[str, Any], path: Path):
+    """(encoder, method) from a checkpoint dict already read by :func:`read_checkpoint`."""
     from infossl.methods import build_method
 
-    path = Path(checkpoint)
-    ckpt = read_checkpoint(path)
     encoder = _encoder_from(ckpt)
     method = build_method(_method_spec(ckpt, path))
     method.build(encoder.backbone, encoder.feature_dim)
@@ -119,7 +124,7 @@ def load_method(checkpoint: str | Path, device: str | torch.device = "cpu"):
         method.load_state_dict({k[len(prefix) :]: v for k, v in ckpt["state_dict"].items() if k.startswith(prefix)})
     except RuntimeError as error:
         raise ValueError(f"{path}: the method's weights do not match its recorded settings: {str(error).splitlines()[0]}") from error
-    return encoder.eval().to(device), method.eval().to(device)
+    return encoder, method
 
 
 def load_encoder(checkpoint: str | Path, device: str | torch.device = "cpu") -> Encoder:

@@ -11,7 +11,7 @@ import torch
 
 from infossl.data.augment import AugmentConfig, MultiViewAugment
 from infossl.data.sources import ImageSet
-from infossl.encoder import load_method, read_checkpoint
+from infossl.encoder import encoder_and_method_from, read_checkpoint
 from infossl.eval.diagnostics import effective_rank, representation_report
 from infossl.eval.features import EvalSplits, cached_features, check_image_size, encode_images
 from infossl.eval.knn import knn_evaluate
@@ -58,8 +58,10 @@ def evaluate_checkpoint(
 ) -> dict[str, Any]:
     """kNN, linear probe(s) and diagnostics of a checkpoint's frozen backbone."""
     checkpoint = Path(checkpoint)
-    info = read_checkpoint(checkpoint)["infossl"]
-    encoder, method = load_method(checkpoint, device)
+    ckpt = read_checkpoint(checkpoint)  # read once: the method and weights come from the same dict
+    info = ckpt["infossl"]
+    encoder, method = encoder_and_method_from(ckpt, checkpoint)
+    encoder, method = encoder.eval().to(device), method.eval().to(device)
     check_image_size(splits.train, encoder.image_size, "the train split", resize)
     check_image_size(splits.test, encoder.image_size, "the test split", resize)
     results: dict[str, Any] = {"checkpoint": str(checkpoint), "method": info["method"], "backbone": info["backbone"]["name"]}
