@@ -1,42 +1,60 @@
 #!/usr/bin/env bash
 # Run the CIFAR-10 budget benchmark step by step, one run at a time, committing each
-# JSON row as soon as it exists (so a long queue survives interruptions). Steps whose
-# row already exists are skipped.
+# JSON row as soon as it exists (so a long queue survives interruptions). A step whose
+# row already exists is skipped, so rerunning the queue continues where it stopped.
 #   nohup bash benchmarks/budget_queue.sh /path/to/runs > budget.log 2>&1 &
 # To keep developing while it runs, run it from a pinned worktree and write the rows
 # into the main checkout:
 #   git worktree add --detach ../bench HEAD
 #   PYTHONPATH=../bench/src INFOSSL_RESULTS_DIR=$PWD/benchmarks/results nohup bash ../bench/benchmarks/budget_queue.sh RUNS &
+# touch RESULTS/PAUSE to hold the queue between runs (to take timings or run tests on a
+# quiet machine); remove it to continue.
+# Order: per method, its three tuning trials then its 10-minute row (methods whose
+# trials exist go first); the references; a second seed of the two best methods; the
+# batch-size table (fixed epochs).
 set -uo pipefail
 cd "$(dirname "$0")"
 RUNS=${1:-../runs/budget}
 RESULTS=${INFOSSL_RESULTS_DIR:-$PWD/results}
 export INFOSSL_RESULTS_DIR=$RESULTS
-METHODS="imsvd emi entrec entrec_byol simclr byol barlow vicreg"
+METHODS=${METHODS:-"simclr entrec byol emi entrec_byol barlow vicreg imsvd"}
+BATCH_TABLE_EPOCHS=${BATCH_TABLE_EPOCHS:-2}
 
 commit_rows() {
   local msg=$1
   for attempt in 1 2 3 4 5; do
     local dirs
-    dirs=$(cd "$RESULTS" && ls -d cifar10_budget cifar10_budget_tuning 2>/dev/null)
+    dirs=$(cd "$RESULTS" && ls -d cifar10_budget cifar10_budget_tuning cifar10_epochs 2>/dev/null)
     (cd "$RESULTS" && git add $dirs && git commit -q -m "$msg" -- $dirs) && return 0
     sleep 5
   done
 }
 
-wait_if_paused() {  # touch RESULTS/PAUSE to hold the queue between runs (for a quiet machine)
+# step ROW MESSAGE ARGS...: run `cifar10_budget.py ARGS` unless RESULTS/ROW exists.
+step() {
+  local row=$1 msg=$2
+  shift 2
+  [ -f "$RESULTS/$row" ] && return 0
   while [ -f "$RESULTS/PAUSE" ]; do sleep 20; done
+  echo "== $(date -u '+%F %T') $*"
+  python cifar10_budget.py "$@" --runs "$RUNS" && commit_rows "$msg"
 }
 
 for m in $METHODS; do
-  [ -f "$RESULTS/cifar10_budget_tuning/${m}_trial3.json" ] && continue
-  wait_if_paused
-  python cifar10_budget.py --tune "$m" --runs "$RUNS" && commit_rows "CIFAR-10 budget benchmark: tuning trials for $m (measured)"
+  step "cifar10_budget_tuning/${m}_trial3.json" "CIFAR-10 budget benchmark: tuning trials for $m (measured)" --tune "$m"
+  step "cifar10_budget/${m}_seed0.json" "CIFAR-10 budget benchmark: $m, 10 minutes (measured)" --method "$m"
 done
-for m in $METHODS; do
-  [ -f "$RESULTS/cifar10_budget/${m}_seed0.json" ] && continue
-  wait_if_paused
-  python cifar10_budget.py --method "$m" --runs "$RUNS" && commit_rows "CIFAR-10 budget benchmark: $m, 10 minutes (measured)"
+step cifar10_budget/random_init.json "CIFAR-10 budget benchmark: random-init reference" --reference random
+step cifar10_budget/supervised_seed0.json "CIFAR-10 budget benchmark: supervised reference" --reference supervised
+
+# a second seed for the two methods with the best linear probe among the seed-0 rows
+for m in $(python cifar10_budget.py --best 2); do
+  step "cifar10_budget/${m}_seed1.json" "CIFAR-10 budget benchmark: $m, seed 1 (measured)" --method "$m" --seed 1
 done
-[ -f $RESULTS/cifar10_budget/random_init.json ] || { python cifar10_budget.py --reference random --runs "$RUNS" && commit_rows "CIFAR-10 budget benchmark: random-init reference"; }
-[ -f $RESULTS/cifar10_budget/supervised_seed0.json ] || { python cifar10_budget.py --reference supervised --runs "$RUNS" && commit_rows "CIFAR-10 budget benchmark: supervised reference"; }
+
+for m in entrec simclr byol; do
+  for b in 256 128 64; do
+    step "cifar10_epochs/${m}_b${b}_e${BATCH_TABLE_EPOCHS}.json" "CIFAR-10 batch-size table: $m at batch $b (measured)" \
+      --method "$m" --batch-size "$b" --epochs "$BATCH_TABLE_EPOCHS"
+  done
+done

@@ -5,7 +5,7 @@
     python benchmarks/cifar10_budget.py --tune imsvd               # the 3 proxy trials of one method
     python benchmarks/cifar10_budget.py --reference random         # random-initialization floor
     python benchmarks/cifar10_budget.py --reference supervised     # supervised ceiling, same budget
-    python benchmarks/cifar10_budget.py --method entrec --batch-size 64 --tag entrec_b64
+    python benchmarks/cifar10_budget.py --method entrec --batch-size 64 --epochs 2   # batch-size table row
 
 Every run uses the CPU recipe of its method (`cifar10_cpu/<method>.yaml`: the 4-block
 convnet, the same augmentations, batch 256) with ``model.time_budget_min`` = the budget,
@@ -100,13 +100,16 @@ def pretrain_and_evaluate(
     method: str,
     data: Path,
     run_dir: Path,
-    budget_min: float,
+    budget_min: float | None,
     batch_size: int,
     seed: int,
     lr: float | None,
     params: dict[str, Any],
     probe: bool = True,
+    epochs: int | None = None,
 ) -> dict[str, Any]:
+    """Pretrain for ``budget_min`` minutes of training time (or ``epochs`` epochs when
+    given) and evaluate the checkpoint on ``data``'s test split."""
     from infossl.cli.pretrain import pretrain
     from infossl.eval.evaluate import default_output, evaluate_checkpoint
     from infossl.eval.features import load_eval_splits
@@ -120,15 +123,17 @@ def pretrain_and_evaluate(
         "--data.path", str(data),
         "--data.batch_size", str(batch_size),
         "--seed_everything", str(seed),
-        "--model.time_budget_min", str(budget_min),
         "--model.optim.lr", str(lr),
-        "--trainer.max_epochs", "1000",
         "--trainer.limit_val_batches", "0",
         "--trainer.enable_progress_bar", "false",
         "--knn.every_n_epochs", "0",
         "--diagnostics.every_n_epochs", "0",
         "--online_probe.enabled", "false",
     ]
+    if epochs is None:
+        args += ["--model.time_budget_min", str(budget_min), "--trainer.max_epochs", "1000"]
+    else:
+        args += ["--trainer.max_epochs", str(epochs)]
     for key, value in params.items():
         args += [f"--model.method.{key}", str(value)]
     load_before, started = load_average(), time.perf_counter()
@@ -145,9 +150,10 @@ def pretrain_and_evaluate(
     row = {
         "method": method,
         "seed": seed,
-        "budget_min": budget_min,
+        "budget_min": budget_min if epochs is None else None,
         "batch_size": batch_size,
         "lr": lr,
+        "lr_scaled": lr * batch_size / 256 if base["model"]["optim"].get("scale_lr_by_batch") else lr,
         "optimizer": base["model"]["optim"]["name"],
         "params": params,
         "steps": steps,
@@ -301,10 +307,12 @@ def main() -> None:
     what.add_argument("--all", action="store_true", help="every method (tuned settings when available), then the references")
     what.add_argument("--tune", choices=METHODS, help="run the three proxy trials of a method")
     what.add_argument("--reference", choices=["random", "supervised"])
+    what.add_argument("--best", type=int, metavar="K", help="print the K methods with the best seed-0 linear probe and exit")
     parser.add_argument("--budget-min", type=float, default=10.0, help="training minutes per run")
     parser.add_argument("--proxy-min", type=float, default=2.0, help="training minutes per tuning trial")
     parser.add_argument("--batch-size", type=int, default=256)
-    parser.add_argument("--lr-scale", type=float, default=1.0, help="multiply the learning rate (batch-size table: batch / 256)")
+    parser.add_argument("--epochs", type=int, help="train for this many epochs instead of --budget-min (rows go to cifar10_epochs/)")
+    parser.add_argument("--lr-scale", type=float, default=1.0, help="multiply the learning rate (the recipes already scale it by batch / 256)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--untuned", action="store_true", help="use the recipe even when tuning rows exist")
     parser.add_argument("--tag", help="result name (default: METHOD_seedSEED)")
@@ -315,6 +323,11 @@ def main() -> None:
         parser.error(f"--data: {args.data} not found (the CIFAR-10 npz, see ../shared/data/README.md)")
     torch.set_num_threads(min(torch.get_num_threads(), os.cpu_count() or 1))
 
+    if args.best:
+        rows = [json.loads(p.read_text())["row"] for p in sorted((RESULTS_DIR / "cifar10_budget").glob("*_seed0.json"))]
+        rows = [r for r in rows if r["method"] in METHODS and r.get("linear_top1") is not None]
+        print(" ".join(r["method"] for r in sorted(rows, key=lambda r: -r["linear_top1"])[: args.best]))
+        return
     if args.tune:
         tune(args.tune, args.data, args.runs, args.proxy_min, args.seed)
         return
@@ -330,10 +343,14 @@ def main() -> None:
         if lr is None:
             lr = recipe(method)["model"]["optim"]["lr"]
         lr *= args.lr_scale
-        tag = args.tag if args.tag and not args.all else f"{method}_seed{args.seed}" + (f"_b{args.batch_size}" if args.batch_size != 256 else "")
-        row = pretrain_and_evaluate(method, args.data, args.runs / tag, args.budget_min, args.batch_size, args.seed, lr, params)
+        if args.epochs is None:
+            folder, default_tag = "cifar10_budget", f"{method}_seed{args.seed}" + (f"_b{args.batch_size}" if args.batch_size != 256 else "")
+        else:
+            folder, default_tag = "cifar10_epochs", f"{method}_b{args.batch_size}_e{args.epochs}" + (f"_seed{args.seed}" if args.seed else "")
+        tag = args.tag if args.tag and not args.all else default_tag
+        row = pretrain_and_evaluate(method, args.data, args.runs / tag, args.budget_min, args.batch_size, args.seed, lr, params, epochs=args.epochs)
         row["settings"] = source
-        write_row("cifar10_budget", tag, row)
+        write_row(folder, tag, row)
     if args.all:
         write_row("cifar10_budget", "random_init", random_reference(args.data, args.seed))
         write_row("cifar10_budget", f"supervised_seed{args.seed}", supervised_reference(args.data, args.runs / "supervised", args.budget_min, args.batch_size, args.seed))
