@@ -10,8 +10,8 @@
 # touch RESULTS/PAUSE to hold the queue between runs (to take timings or run tests on a
 # quiet machine); remove it to continue.
 # Order: per method, its three tuning trials then its 10-minute row (methods whose
-# trials exist go first); the references; a second seed of the two best methods; the
-# batch-size table (fixed epochs).
+# trials exist go first); the references; the one-factor studies; a second seed of the
+# two best methods; the batch-size table (fixed epochs).
 set -uo pipefail
 cd "$(dirname "$0")"
 RUNS=${1:-../runs/budget}
@@ -24,7 +24,7 @@ commit_rows() {
   local msg=$1
   for attempt in 1 2 3 4 5; do
     local dirs
-    dirs=$(cd "$RESULTS" && ls -d cifar10_budget cifar10_budget_tuning cifar10_epochs 2>/dev/null)
+    dirs=$(cd "$RESULTS" && ls -d cifar10_budget cifar10_budget_tuning cifar10_budget_study cifar10_epochs 2>/dev/null)
     (cd "$RESULTS" && git add $dirs && git commit -q -m "$msg" -- $dirs) && return 0
     sleep 5
   done
@@ -46,6 +46,11 @@ for m in $METHODS; do
 done
 step cifar10_budget/random_init.json "CIFAR-10 budget benchmark: random-init reference" --reference random
 step cifar10_budget/supervised_seed0.json "CIFAR-10 budget benchmark: supervised reference" --reference supervised
+
+# one-factor studies at the proxy budget (what limits IMSVD, EMI and EntRec here)
+step cifar10_budget_study/imsvd_crop_008-1.json "CIFAR-10 budget study: IMSVD variants (measured)" --study imsvd
+step cifar10_budget_study/emi_D_64.json "CIFAR-10 budget study: EMI variants (measured)" --study emi
+step cifar10_budget_study/entrec_D_128.json "CIFAR-10 budget study: EntRec variants (measured)" --study entrec
 
 # a second seed for the two methods with the best linear probe among the seed-0 rows
 for m in $(python cifar10_budget.py --best 2); do

@@ -5,6 +5,7 @@
     python benchmarks/cifar10_budget.py --tune imsvd               # the 3 proxy trials of one method
     python benchmarks/cifar10_budget.py --reference random         # random-initialization floor
     python benchmarks/cifar10_budget.py --reference supervised     # supervised ceiling, same budget
+    python benchmarks/cifar10_budget.py --study imsvd              # one-factor variants at the proxy budget
     python benchmarks/cifar10_budget.py --method entrec --batch-size 64 --epochs 2   # batch-size table row
 
 Every run uses the CPU recipe of its method (`cifar10_cpu/<method>.yaml`: the 4-block
@@ -52,6 +53,37 @@ TRIAL_PARAMS: dict[str, tuple[str, Any]] = {
     "byol": ("base_momentum", 0.98),
     "barlow": ("lambda_offdiag", 0.01),
     "vicreg": ("sim_weight", 15.0),
+}
+
+
+#: one-factor studies at the proxy budget (``--study METHOD``): what limits a method here.
+#: Each variant: (name, learning rate or None for the recipe's, extra pretrain arguments).
+STUDIES: dict[str, list[tuple[str, float | None, list[str]]]] = {
+    # the issue's straightforward IMSVD: K = 32, projector 1024-1024-1024, SGD lr 0.2
+    "imsvd": [
+        ("baseline", 0.2, []),
+        ("lr 0.4", 0.4, []),
+        ("lr 0.1", 0.1, []),
+        ("K 16", 0.2, ["--model.method.num_states", "16"]),
+        ("K 8", 0.2, ["--model.method.num_states", "8"]),
+        ("temperature 0.5", 0.2, ["--model.method.temperature", "0.5"]),
+        ("temperature 2", 0.2, ["--model.method.temperature", "2.0"]),
+        ("projector 2048", 0.2, ["--model.method.projector", "[2048, 2048, 2048]"]),
+        ("batch 512", 0.2, ["--data.batch_size", "512"]),
+        ("crop 0.08-1", 0.2, ["--data.augment.crop_scale", "[0.08, 1.0]"]),
+    ],
+    # EMI's covariances are singular when the batch N <= 2D: try smaller embeddings
+    "emi": [
+        ("baseline D 1024", 0.2, []),
+        ("D 256", 0.2, ["--model.method.projector", "[1024, 1024, 256]"]),
+        ("D 128", 0.2, ["--model.method.projector", "[1024, 1024, 128]"]),
+        ("D 64", 0.2, ["--model.method.projector", "[1024, 1024, 64]"]),
+    ],
+    "entrec": [
+        ("baseline", 0.8, []),
+        ("average estimator", 0.8, ["--model.method.estimator", "average"]),
+        ("D 128", 0.8, ["--model.method.projector", "[1024, 128]"]),
+    ],
 }
 
 
@@ -107,6 +139,7 @@ def pretrain_and_evaluate(
     params: dict[str, Any],
     probe: bool = True,
     epochs: int | None = None,
+    extra_args: list[str] | None = None,
 ) -> dict[str, Any]:
     """Pretrain for ``budget_min`` minutes of training time (or ``epochs`` epochs when
     given) and evaluate the checkpoint on ``data``'s test split."""
@@ -136,6 +169,7 @@ def pretrain_and_evaluate(
         args += ["--trainer.max_epochs", str(epochs)]
     for key, value in params.items():
         args += [f"--model.method.{key}", str(value)]
+    args += extra_args or []
     load_before, started = load_average(), time.perf_counter()
     cli = pretrain(args)
     wall_s = time.perf_counter() - started
@@ -202,6 +236,19 @@ def tune(method: str, data: Path, runs: Path, proxy_min: float, seed: int) -> No
         row.update({"trial": trial, "proxy": "9,000 training images, scored on 1,000 held-out training images"})
         done[trial] = row
         write_row("cifar10_budget_tuning", f"{method}_trial{trial}", row)
+
+
+def study(method: str, data: Path, runs: Path, proxy_min: float, seed: int) -> None:
+    """The one-factor variants of STUDIES[method] at the tuning proxy (missing rows only)."""
+    proxy = proxy_npz(data, runs)
+    for name, lr, extra in STUDIES[method]:
+        tag = f"{method}_" + name.replace(" ", "_").replace(".", "")
+        if (RESULTS_DIR / "cifar10_budget_study" / f"{tag}.json").is_file():
+            continue
+        batch_size = int(extra[extra.index("--data.batch_size") + 1]) if "--data.batch_size" in extra else 256
+        row = pretrain_and_evaluate(method, proxy, runs / f"study_{tag}", proxy_min, batch_size, seed, lr, {}, probe=False, extra_args=extra)
+        row.update({"variant": name, "arguments": extra, "proxy": "9,000 training images, scored on 1,000 held-out training images"})
+        write_row("cifar10_budget_study", tag, row)
 
 
 def supervised_reference(data: Path, run_dir: Path, budget_min: float, batch_size: int, seed: int) -> dict[str, Any]:
@@ -307,6 +354,7 @@ def main() -> None:
     what.add_argument("--all", action="store_true", help="every method (tuned settings when available), then the references")
     what.add_argument("--tune", choices=METHODS, help="run the three proxy trials of a method")
     what.add_argument("--reference", choices=["random", "supervised"])
+    what.add_argument("--study", choices=sorted(STUDIES), help="one-factor variants of a method at the proxy budget")
     what.add_argument("--best", type=int, metavar="K", help="print the K methods with the best seed-0 linear probe and exit")
     parser.add_argument("--budget-min", type=float, default=10.0, help="training minutes per run")
     parser.add_argument("--proxy-min", type=float, default=2.0, help="training minutes per tuning trial")
@@ -327,6 +375,9 @@ def main() -> None:
         rows = [json.loads(p.read_text())["row"] for p in sorted((RESULTS_DIR / "cifar10_budget").glob("*_seed0.json"))]
         rows = [r for r in rows if r["method"] in METHODS and r.get("linear_top1") is not None]
         print(" ".join(r["method"] for r in sorted(rows, key=lambda r: -r["linear_top1"])[: args.best]))
+        return
+    if args.study:
+        study(args.study, args.data, args.runs, args.proxy_min, args.seed)
         return
     if args.tune:
         tune(args.tune, args.data, args.runs, args.proxy_min, args.seed)
