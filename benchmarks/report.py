@@ -186,6 +186,71 @@ def render_budget(result: dict[str, Any]) -> str:
               fmt(r.get("images_per_s")), r["knn20_top1"], r["knn200_top1"], fmt(r.get("linear_top1")), fmt(r.get("feature_rank")),
               f"{fmt(r.get('load_before'))}/{fmt(r.get('load_after'))}", r["commit"], r["date"]] for r in rows],
         )
+        + seed_summary(rows)
+    )
+
+
+def seed_summary(rows: list[dict[str, Any]]) -> str:
+    """Mean and spread over seeds for every method with at least two seeds."""
+    by_method: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        if r.get("batch_size", 256) == 256 and r.get("linear_top1") is not None and "reference" not in r["method"]:
+            by_method.setdefault(r["method"], []).append(r)
+    lines = []
+    for method, runs in by_method.items():
+        if len(runs) < 2:
+            continue
+        parts = []
+        for key, label in (("linear_top1", "linear"), ("knn20_top1", "kNN-20")):
+            values = [r[key] for r in runs]
+            parts.append(f"{label} {sum(values) / len(values):.2f} (seeds {', '.join(str(r['seed']) for r in runs)}: "
+                         f"{', '.join(f'{v:.2f}' for v in values)}; spread {max(values) - min(values):.2f})")
+        lines.append(f"- {method}: " + "; ".join(parts))
+    return ("\n\nRun-to-run spread (same settings, different seeds):\n\n" + "\n".join(lines)) if lines else ""
+
+
+def render_study(result: dict[str, Any]) -> str:
+    rows = sorted(result["rows"], key=lambda r: (r["method"], r["date"]))
+    term_keys = sorted({k for r in rows for k in r.get("final_terms", {}) if k != "loss"})
+    return (
+        "## CIFAR-10 budget: one-factor studies\n\n"
+        "What limits a method at this budget: one setting changed at a time from the method's baseline, at the\n"
+        "tuning proxy (2 minutes of training on 9,000 training images, kNN-20 on 1,000 other training\n"
+        "images). Final terms: the last logged training step. IMSVD bounds: invariance >= 0, diagonal >= -log K,\n"
+        "off-diagonal >= -2 log K (and >= -log N for one-hot states).\n\n"
+        "- command: `python benchmarks/cifar10_budget.py --study METHOD`\n\n"
+        + table(
+            ["method", "variant", "lr", "batch", "steps", "held-out kNN-20", "held-out kNN-200", "feature rank",
+             "effective states", *term_keys, "load", "commit"],
+            [[r["method"], r["variant"], r["lr"], r["batch_size"], r["steps"], r["knn20_top1"], r["knn200_top1"], r["feature_rank"],
+              fmt(r.get("effective_states")), *[fmt(r.get("final_terms", {}).get(k)) for k in term_keys],
+              f"{r['load_before']}/{r['load_after']}", r["commit"]] for r in rows],
+        )
+    )
+
+
+def render_epochs(result: dict[str, Any]) -> str:
+    rows = sorted(result["rows"], key=lambda r: (r["method"], -r["batch_size"]))
+    at_256 = {r["method"]: r for r in rows if r["batch_size"] == 256}
+
+    def drop(r: dict[str, Any], key: str) -> str:
+        ref = at_256.get(r["method"])
+        return "-" if ref is None or r.get(key) is None or ref.get(key) is None else f"{ref[key] - r[key]:.2f}"
+
+    return (
+        "## CIFAR-10 batch-size robustness (fixed epochs)\n\n"
+        "EntRec's claim: accuracy holds up when the batch shrinks. Each method's CPU recipe at batch 256, 128 and 64\n"
+        "for the same number of epochs, the learning rate scaled linearly with the batch (the recipes' \n"
+        "`scale_lr_by_batch`); tuned settings as in the budget table. Drop = accuracy at 256 minus accuracy here\n"
+        "(positive: worse than at 256).\n\n"
+        "- command: `python benchmarks/cifar10_budget.py --method METHOD --batch-size B --epochs E`\n\n"
+        + table(
+            ["method", "batch", "epochs", "lr (scaled)", "steps", "train (min)", "kNN-20", "kNN-200", "linear",
+             "drop kNN-20", "drop linear", "load", "commit", "date"],
+            [[r["method"], r["batch_size"], r["epochs"], fmt(r.get("lr_scaled")), r["steps"], round(r["train_s"] / 60, 1),
+              r["knn20_top1"], r["knn200_top1"], fmt(r.get("linear_top1")), drop(r, "knn20_top1"), drop(r, "linear_top1"),
+              f"{r['load_before']}/{r['load_after']}", r["commit"], r["date"]] for r in rows],
+        )
     )
 
 
@@ -254,6 +319,8 @@ def render_speed_objectives(result: dict[str, Any]) -> str:
 RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
     "cifar10_budget": render_budget,
     "cifar10_budget_tuning": render_tuning,
+    "cifar10_budget_study": render_study,
+    "cifar10_epochs": render_epochs,
     "speed_losses": render_speed_losses,
     "speed_step": render_speed_step,
     "speed_objectives": render_speed_objectives,
@@ -262,7 +329,7 @@ RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
     "cpu_recipe": render_cpu_recipe,
     "pretrain_runs": render_pretrain_runs,
 }
-ORDER = ["cifar10_budget", "cifar10_budget_tuning", "speed_losses", "speed_step", "speed_objectives", "losses", "cpu_recipe", "knn", "pretrain_runs"]  # sections in this order first, then the others by name
+ORDER = ["cifar10_budget", "cifar10_budget_tuning", "cifar10_budget_study", "cifar10_epochs", "speed_losses", "speed_step", "speed_objectives", "losses", "cpu_recipe", "knn", "pretrain_runs"]  # sections in this order first, then the others by name
 
 
 def main() -> None:
