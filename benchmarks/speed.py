@@ -38,9 +38,9 @@ def timed(fn: Callable[[], Any]) -> float:
     return time.perf_counter() - start
 
 
-def interleaved(fns: dict[str, Callable[[], Any]], repeats: int, warmup: int = 2) -> dict[str, float]:
-    """Median seconds of each function, calls alternating so that both see the same machine
-    state; the order flips every repetition, so neither always runs right after the other."""
+def interleaved_times(fns: dict[str, Callable[[], Any]], repeats: int, warmup: int = 2) -> dict[str, list[float]]:
+    """Seconds of every call of each function, calls alternating so that both see the same
+    machine state; the order flips every repetition, so neither always runs right after the other."""
     for _ in range(warmup):
         for fn in fns.values():
             fn()
@@ -49,7 +49,12 @@ def interleaved(fns: dict[str, Callable[[], Any]], repeats: int, warmup: int = 2
     for repetition in range(repeats):
         for name in order if repetition % 2 == 0 else order[::-1]:
             times[name].append(timed(fns[name]))
-    return {name: statistics.median(t) for name, t in times.items()}
+    return times
+
+
+def interleaved(fns: dict[str, Callable[[], Any]], repeats: int, warmup: int = 2) -> dict[str, float]:
+    """Median seconds of each function (see :func:`interleaved_times`)."""
+    return {name: statistics.median(t) for name, t in interleaved_times(fns, repeats, warmup).items()}
 
 
 # ----------------------------------------------------------------- 1. losses
@@ -85,7 +90,12 @@ def bench_losses(quick: bool) -> list[dict[str, Any]]:
 
                 with torch.no_grad():
                     ours_value, theirs_value = float(ours(z1, z2).loss), float(theirs(z1, z2))
-                medians = interleaved({"ours": run_ours, "lightly": run_theirs}, repeats=5 if quick else 15)
+                times = interleaved_times({"ours": run_ours, "lightly": run_theirs}, repeats=5 if quick else 41)
+                medians = {name: statistics.median(t) for name, t in times.items()}
+                # the ratio within each repetition (the two calls ran back to back): its quartiles
+                # show how far the machine's noise moves the ratio
+                paired = sorted(a / b for a, b in zip(times["ours"], times["lightly"]))
+                quartiles = statistics.quantiles(paired, n=4)
                 row = {
                     "objective": name,
                     "n": n,
@@ -93,6 +103,7 @@ def bench_losses(quick: bool) -> list[dict[str, Any]]:
                     "infossl_ms": round(1000 * medians["ours"], 3),
                     "lightly_ms": round(1000 * medians["lightly"], 3),
                     "ratio": round(medians["ours"] / medians["lightly"], 3),
+                    "paired_ratio_quartiles": [round(quartiles[0], 3), round(quartiles[2], 3)],
                     "values_agree": abs(ours_value - theirs_value) <= 1e-4 * max(1.0, abs(theirs_value)) if same_value else None,
                 }
                 print(row)

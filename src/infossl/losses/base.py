@@ -57,11 +57,13 @@ class PairLoss(nn.Module):
         if z1.shape[1] < 1:
             raise ValueError(f"{name} got embeddings of dimension 0: shape {tuple(z1.shape)}")
         dtype = statistics_dtype(z1, z2)
+        if z1.dtype != dtype or z2.dtype != dtype:
+            z1, z2 = z1.to(dtype), z2.to(dtype)
         if torch.is_autocast_enabled(z1.device.type):
             with torch.autocast(device_type=z1.device.type, enabled=False):
-                loss, terms = self.compute(z1.to(dtype), z2.to(dtype))
+                loss, terms = self.compute(z1, z2)
         else:  # skip the context manager: it costs as much as a small loss
-            loss, terms = self.compute(z1.to(dtype), z2.to(dtype))
+            loss, terms = self.compute(z1, z2)
         return LossOutput(loss, {key: value.detach() for key, value in terms.items()})
 
     def compute(self, z1: Tensor, z2: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
