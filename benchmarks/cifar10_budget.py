@@ -203,7 +203,7 @@ def pretrain_and_evaluate(
         "load_before": load_before,
         "load_after": load_average(),
     }
-    for key in ("effective_states", "invariant_information", "redundancy", "view_mi_excess"):
+    for key in ("effective_states", "invariant_information", "redundancy", "view_agreement", "diagonal_floor", "confidence", "view_mi_excess"):
         if key in diag:
             row[key] = round(diag[key], 3)
     final = cli.trainer.callback_metrics

@@ -217,13 +217,15 @@ def render_study(result: dict[str, Any]) -> str:
         "What limits a method at this budget: one setting changed at a time from the method's baseline, at the\n"
         "tuning proxy (2 minutes of training on 9,000 training images, kNN-20 on 1,000 other training\n"
         "images). Final terms: the last logged training step. IMSVD bounds: invariance >= 0, diagonal >= -log K,\n"
-        "off-diagonal >= -2 log K (and >= -log N for one-hot states).\n\n"
+        "off-diagonal >= -2 log K (and >= -log N for one-hot states). View agreement s = probability that both\n"
+        "views put a variable in the same state; the diagonal term cannot go below the diagonal floor\n"
+        "s log(s/K), which equals -log K only at s = 1; confidence = mean largest state probability.\n\n"
         "- command: `python benchmarks/cifar10_budget.py --study METHOD`\n\n"
         + table(
             ["method", "variant", "lr", "batch", "steps", "held-out kNN-20", "held-out kNN-200", "feature rank",
-             "effective states", *term_keys, "load", "commit"],
+             "effective states", "view agreement", "diagonal floor", "confidence", *term_keys, "load", "commit"],
             [[r["method"], r["variant"], r["lr"], r["batch_size"], r["steps"], r["knn20_top1"], r["knn200_top1"], r["feature_rank"],
-              fmt(r.get("effective_states")), *[fmt(r.get("final_terms", {}).get(k)) for k in term_keys],
+              fmt(r.get("effective_states")), fmt(r.get("view_agreement")), fmt(r.get("diagonal_floor")), fmt(r.get("confidence")), *[fmt(r.get("final_terms", {}).get(k)) for k in term_keys],
               f"{r['load_before']}/{r['load_after']}", r["commit"]] for r in rows],
         )
     )

@@ -112,6 +112,28 @@ def test_redundancy_is_exact_on_constructed_joints() -> None:
     assert report["effective_states"] == pytest.approx(k, rel=1e-6)
     assert report["invariant_information"] == pytest.approx(math.log(k), rel=1e-6)
     assert report["redundancy"] == pytest.approx(math.log(k) / 3, rel=1e-6)
+    # identical one-hot views: full agreement and confidence; the floor is the bound -log K
+    assert report["view_agreement"] == pytest.approx(1.0, rel=1e-6)
+    assert report["confidence"] == pytest.approx(1.0, rel=1e-6)
+    assert report["diagonal_floor"] == pytest.approx(-math.log(k), rel=1e-6)
+
+
+def test_imsvd_diagonal_term_is_bounded_by_the_floor_at_its_view_agreement() -> None:
+    from infossl.losses import IMSVDLoss
+
+    k, g = 8, torch.Generator().manual_seed(0)
+    for scale in (0.3, 3.0, 30.0):
+        z1 = scale * torch.randn(64, 4 * k, generator=g, dtype=torch.float64)
+        z2 = z1 + scale * torch.randn(64, 4 * k, generator=g, dtype=torch.float64)
+        report = dg.imsvd_diagnostics(z1, z2, k)
+        diagonal = float(IMSVDLoss(k)(z1, z2).terms["diagonal"])
+        assert 0 < report["view_agreement"] < 1 and 1 / k < report["confidence"] < 1
+        assert diagonal >= report["diagonal_floor"] - 1e-9  # s log(s/K) <= sum_k J_kk log J_kk
+        assert report["diagonal_floor"] > -math.log(k)  # not reachable without full agreement
+    # uniform soft assignments: agreement 1/K, floor (1/K) log(1/K^2) = the diagonal term itself
+    report = dg.imsvd_diagnostics(torch.zeros(16, 2 * k), torch.zeros(16, 2 * k), k)
+    assert report["view_agreement"] == pytest.approx(1 / k) and report["confidence"] == pytest.approx(1 / k)
+    assert report["diagonal_floor"] == pytest.approx(-2 * math.log(k) / k)
 
 
 def test_alignment_and_uniformity_known_values() -> None:

@@ -116,16 +116,30 @@ def imsvd_diagnostics(z1: Tensor, z2: Tensor, num_states: int, temperature: floa
     ``effective_states``: mean over variables of exp(entropy of the marginal);
     ``invariant_information``: mean MI between a variable in view 1 and the same
     variable in view 2 (diagonal blocks of the cross-view joint, at most log K);
-    ``redundancy``: mean MI between different variables of one view.
+    ``redundancy``: mean MI between different variables of one view;
+    ``view_agreement``: mean over variables of trace(J_ii), the probability that both
+    views put a variable in the same state. The diagonal term sum_k J_ii(k,k) log J_ii(k,k)
+    of diagonal mass s is at least s log(s / K) (log-sum inequality), so it can reach
+    its bound -log K only when s = 1: ``diagonal_floor`` = s log(s / K) at this agreement;
+    ``confidence``: mean over images and variables of the largest state probability
+    (1 for one-hot assignments, 1/K for uniform ones).
     """
     p1, p2 = state_probabilities(z1, num_states, temperature), state_probabilities(z2, num_states, temperature)
-    cross = block_mutual_information(joint_matrix(p1, p2), num_states)
+    cross_joint = joint_matrix(p1, p2)
+    cross = block_mutual_information(cross_joint, num_states)
     states = effective_states(p1.mean(dim=0))
+    m = p1.shape[1]
+    diagonal_blocks = cross_joint.view(m, num_states, m, num_states).diagonal(dim1=0, dim2=2)  # K x K x M
+    agreement = diagonal_blocks.diagonal(dim1=0, dim2=1).sum(dim=-1)  # per variable
+    floor = torch.xlogy(agreement, agreement / num_states)
     return {
         "effective_states": float(states.mean()),
         "effective_states_min": float(states.min()),
         "invariant_information": float(cross.diagonal().mean()),
         "redundancy": redundancy(joint_matrix(p1, p1), num_states),
+        "view_agreement": float(agreement.mean()),
+        "diagonal_floor": float(floor.mean()),
+        "confidence": float(torch.cat([p1, p2]).amax(dim=-1).mean()),
     }
 
 
