@@ -58,6 +58,16 @@ def test_resume_without_a_checkpoint_is_a_clear_error(tmp_path) -> None:
         pretrain([*BASE, *run_args(tmp_path), "--resume", "true"])
 
 
+def test_a_fresh_run_into_an_existing_folder_starts_new_metrics(tmp_path) -> None:
+    import csv
+
+    args = [*BASE, *run_args(tmp_path), "--trainer.max_steps", "2", "--trainer.log_every_n_steps", "1"]
+    for _ in range(2):  # the second run is not a resume: its metrics replace the first run's
+        pretrain(args)
+    steps = [r["step"] for r in csv.DictReader((tmp_path / "metrics.csv").open()) if r.get("train/loss")]
+    assert steps == ["0", "1"]
+
+
 def test_run_folder_export_and_encoder_round_trip(tmp_path) -> None:
     run = tmp_path / "run"
     cli = pretrain([*BASE, *run_args(run), "--trainer.max_steps", "2", "--trainer.log_every_n_steps", "1", "--model.backbone.name", "resnet18",

@@ -34,16 +34,21 @@ class RunInterrupted(Exception):
 
 
 class ResumableCSVLogger(CSVLogger):
-    """CSVLogger that keeps the rows of earlier sessions of the run (Lightning's
-    deletes ``metrics.csv`` when a new session starts); rows of steps repeated
-    after a resume follow the earlier ones, so the last row of a step is current."""
+    """CSVLogger that, when resuming (``keep_previous``), keeps the rows of earlier
+    sessions of the run (Lightning's deletes ``metrics.csv`` when a new session
+    starts); rows of steps repeated after a resume follow the earlier ones, so the
+    last row of a step is current. A fresh run into an existing folder starts a new file."""
+
+    def __init__(self, *args: Any, keep_previous: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.keep_previous = keep_previous
 
     @property
     def experiment(self):
         if self._experiment is not None:
             return self._experiment
         path = Path(self.log_dir) / "metrics.csv"
-        previous = path.read_text() if path.is_file() else None
+        previous = path.read_text() if self.keep_previous and path.is_file() else None
         experiment = super().experiment  # removes metrics.csv
         if previous:
             path.write_text(previous)
@@ -73,7 +78,9 @@ class PretrainCLI(LightningCLI):
         run_dir = Path(self._get(self.config, "run_dir"))
         if self._get(self.config_init, "trainer").get("logger") in (None, True):
             kwargs["logger"] = [
-                ResumableCSVLogger(str(run_dir), name="", version="", flush_logs_every_n_steps=1),
+                ResumableCSVLogger(
+                    str(run_dir), name="", version="", flush_logs_every_n_steps=1, keep_previous=bool(self._get(self.config, "resume"))
+                ),
                 TensorBoardLogger(str(run_dir), name="", version=""),
             ]
         kwargs["default_root_dir"] = str(run_dir)
