@@ -9,15 +9,14 @@
 #   PYTHONPATH=../bench/src INFOSSL_RESULTS_DIR=$PWD/benchmarks/results nohup bash ../bench/benchmarks/budget_queue.sh RUNS &
 # touch RESULTS/PAUSE to hold the queue between runs (to take timings or run tests on a
 # quiet machine); remove it to continue.
-# Order: per method, its three tuning trials then its 10-minute row (methods whose
-# trials exist go first); the references; the one-factor studies; a second seed of the
-# two best methods; the batch-size table (fixed epochs).
+# Order: per method, its three tuning trials then its 10-minute row, with the one-factor
+# studies after the method they study; the references; a second seed of the two best
+# methods; the batch-size table (fixed epochs).
 set -uo pipefail
 cd "$(dirname "$0")"
 RUNS=${1:-../runs/budget}
 RESULTS=${INFOSSL_RESULTS_DIR:-$PWD/results}
 export INFOSSL_RESULTS_DIR=$RESULTS
-METHODS=${METHODS:-"simclr entrec byol emi entrec_byol barlow vicreg imsvd"}
 BATCH_TABLE_EPOCHS=${BATCH_TABLE_EPOCHS:-2}
 
 commit_rows() {
@@ -40,17 +39,29 @@ step() {
   python cifar10_budget.py "$@" --runs "$RUNS" && commit_rows "$msg"
 }
 
-for m in $METHODS; do
-  step "cifar10_budget_tuning/${m}_trial3.json" "CIFAR-10 budget benchmark: tuning trials for $m (measured)" --tune "$m"
-  step "cifar10_budget/${m}_seed0.json" "CIFAR-10 budget benchmark: $m, 10 minutes (measured)" --method "$m"
-done
+# method M: its three tuning trials, then its 10-minute row
+method() {
+  step "cifar10_budget_tuning/${1}_trial3.json" "CIFAR-10 budget benchmark: tuning trials for $1 (measured)" --tune "$1"
+  step "cifar10_budget/${1}_seed0.json" "CIFAR-10 budget benchmark: $1, 10 minutes (measured)" --method "$1"
+}
+# one-factor variants at the proxy budget (what limits IMSVD, EMI and EntRec here); ROW is the last variant's
+study() {
+  step "cifar10_budget_study/$2" "CIFAR-10 budget study: $1 variants (measured)" --study "$1"
+}
+
+method simclr
+method entrec
+method byol
+study imsvd imsvd_crop_008-1.json
+method emi
+study emi emi_D_64.json
+study entrec entrec_D_128.json
+method entrec_byol
+method barlow
+method vicreg
+method imsvd
 step cifar10_budget/random_init.json "CIFAR-10 budget benchmark: random-init reference" --reference random
 step cifar10_budget/supervised_seed0.json "CIFAR-10 budget benchmark: supervised reference" --reference supervised
-
-# one-factor studies at the proxy budget (what limits IMSVD, EMI and EntRec here)
-step cifar10_budget_study/imsvd_crop_008-1.json "CIFAR-10 budget study: IMSVD variants (measured)" --study imsvd
-step cifar10_budget_study/emi_D_64.json "CIFAR-10 budget study: EMI variants (measured)" --study emi
-step cifar10_budget_study/entrec_D_128.json "CIFAR-10 budget study: EntRec variants (measured)" --study entrec
 
 # a second seed for the two methods with the best linear probe among the seed-0 rows
 for m in $(python cifar10_budget.py --best 2); do

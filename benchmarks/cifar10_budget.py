@@ -67,7 +67,6 @@ STUDIES: dict[str, list[tuple[str, float | None, list[str]]]] = {
         ("K 16", 0.2, ["--model.method.num_states", "16"]),
         ("K 8", 0.2, ["--model.method.num_states", "8"]),
         ("temperature 0.5", 0.2, ["--model.method.temperature", "0.5"]),
-        ("temperature 2", 0.2, ["--model.method.temperature", "2.0"]),
         ("projector 2048", 0.2, ["--model.method.projector", "[2048, 2048, 2048]"]),
         ("batch 512", 0.2, ["--data.batch_size", "512"]),
         ("crop 0.08-1", 0.2, ["--data.augment.crop_scale", "[0.08, 1.0]"]),
