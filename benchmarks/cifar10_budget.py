@@ -98,6 +98,24 @@ def load_average() -> float:
     return round(os.getloadavg()[0], 2)
 
 
+def machine_speed(seconds: float = 4.0) -> float:
+    """Images/s of a fixed workload (the recipe's convnet, forward + backward on a batch of 256
+    random 32 x 32 images) measured for ``seconds``: this virtual machine's speed drifts, and a
+    wall-clock row is only comparable with the speed the machine had during the run."""
+    from infossl.models.backbones import BackboneSpec, build_backbone
+
+    torch.manual_seed(0)
+    backbone, _ = build_backbone(BackboneSpec(name="convnet", widths=(32, 64, 128, 256)))
+    images = torch.randn(256, 3, 32, 32).contiguous(memory_format=torch.channels_last)
+    backbone = backbone.to(memory_format=torch.channels_last)
+    backbone(images).sum().backward()  # warm-up
+    done, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        backbone(images).sum().backward()
+        done += len(images)
+    return round(done / (time.perf_counter() - start), 1)
+
+
 def write_row(folder: str, tag: str, row: dict[str, Any]) -> Path:
     path = RESULTS_DIR / folder / f"{tag}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -169,9 +187,11 @@ def pretrain_and_evaluate(
     for key, value in params.items():
         args += [f"--model.method.{key}", str(value)]
     args += extra_args or []
+    speed_before = machine_speed()
     load_before, started = load_average(), time.perf_counter()
     cli = pretrain(args)
     wall_s = time.perf_counter() - started
+    load_after, speed_after = load_average(), machine_speed()
     module = cli.model
     steps = cli.trainer.global_step
     splits = load_eval_splits(data)
@@ -200,7 +220,8 @@ def pretrain_and_evaluate(
         "feature_rank": round(diag.get("feature_rank", float("nan")), 1),
         "embedding_rank": round(diag.get("embedding_rank", float("nan")), 1),
         "load_before": load_before,
-        "load_after": load_average(),
+        "load_after": load_after,
+        "machine_speed": [speed_before, speed_after],
     }
     for key in ("effective_states", "invariant_information", "redundancy", "view_agreement", "diagonal_floor", "confidence", "view_mi_excess"):
         if key in diag:

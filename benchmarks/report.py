@@ -164,6 +164,11 @@ def fmt(value: Any) -> str:
     return "-" if value is None else str(value)
 
 
+def speed(row: dict[str, Any]) -> str:
+    """The machine-speed probe before/after a run (images/s of a fixed convnet workload)."""
+    return "-" if not row.get("machine_speed") else "/".join(f"{v:.0f}" for v in row["machine_speed"])
+
+
 def render_budget(result: dict[str, Any]) -> str:
     rows = sorted(result["rows"], key=lambda r: -(r.get("linear_top1") or 0))
     m = result["machine"]
@@ -175,16 +180,18 @@ def render_budget(result: dict[str, Any]) -> str:
         "and an L-BFGS linear probe (weight decay chosen on held-out training images). Settings: the best\n"
         "of the three tuning trials below, or the recipe when untuned. Data: `../shared/data/cifar10.npz`\n"
         "(CIFAR-10 decoded from a JPEG quality ~75 re-encoding, see its README). Load = 1-minute load\n"
-        "average before/after the run (2 is the two cores fully used by the run itself).\n\n"
+        "average before/after the run (2 is the two cores fully used by the run itself). Machine speed =\n"
+        "images/s of a fixed workload (the convnet's forward + backward on 256 random images, 4 s) before/after\n"
+        "the run: this virtual machine's speed drifts by up to a third between runs, so compare steps too.\n\n"
         f"- command: `python benchmarks/cifar10_budget.py --method METHOD` (one row) or `--all`\n"
         f"- machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']}\n\n"
         + table(
             ["method", "settings", "seed", "batch", "lr", "params", "steps", "epochs", "train (min)", "images/s",
-             "kNN-20", "kNN-200", "linear", "feature rank", "load", "commit", "date"],
+             "kNN-20", "kNN-200", "linear", "feature rank", "load", "machine speed", "commit", "date"],
             [[r["method"], fmt(r.get("settings")), r.get("seed"), fmt(r.get("batch_size")), fmt(r.get("lr")), fmt(r.get("params") or None),
               fmt(r.get("steps")), fmt(r.get("epochs")), fmt(round(r["train_s"] / 60, 1) if r.get("train_s") else None),
               fmt(r.get("images_per_s")), r["knn20_top1"], r["knn200_top1"], fmt(r.get("linear_top1")), fmt(r.get("feature_rank")),
-              f"{fmt(r.get('load_before'))}/{fmt(r.get('load_after'))}", r["commit"], r["date"]] for r in rows],
+              f"{fmt(r.get('load_before'))}/{fmt(r.get('load_after'))}", speed(r), r["commit"], r["date"]] for r in rows],
         )
         + seed_summary(rows)
     )
@@ -223,10 +230,10 @@ def render_study(result: dict[str, Any]) -> str:
         "- command: `python benchmarks/cifar10_budget.py --study METHOD`\n\n"
         + table(
             ["method", "variant", "lr", "batch", "steps", "held-out kNN-20", "held-out kNN-200", "feature rank",
-             "effective states", "view agreement", "diagonal floor", "confidence", *term_keys, "load", "commit"],
+             "effective states", "view agreement", "diagonal floor", "confidence", *term_keys, "load", "machine speed", "commit"],
             [[r["method"], r["variant"], r["lr"], r["batch_size"], r["steps"], r["knn20_top1"], r["knn200_top1"], r["feature_rank"],
               fmt(r.get("effective_states")), fmt(r.get("view_agreement")), fmt(r.get("diagonal_floor")), fmt(r.get("confidence")), *[fmt(r.get("final_terms", {}).get(k)) for k in term_keys],
-              f"{r['load_before']}/{r['load_after']}", r["commit"]] for r in rows],
+              f"{r['load_before']}/{r['load_after']}", speed(r), r["commit"]] for r in rows],
         )
     )
 
