@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from infossl.losses import EMILoss
-from infossl.losses.emi import ridge_logdet
+from infossl.losses.emi import EMIBatchWarning, forced_correlations, ridge_logdet
 
 
 def gaussian_views(n: int, d: int, rho: float, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -124,3 +124,28 @@ def test_nearly_collapsed_float32_embedding_at_paper_dimension() -> None:
     z2 = base.repeat(1, 2048) + 1e-3 * torch.randn(64, 2048)
     out = EMILoss()(z1, z2)
     assert torch.isfinite(out.loss) and out.terms["mi"].item() > 0
+
+
+@pytest.mark.parametrize(("n", "d", "forced"), [(32, 64, 31), (32, 16, 1), (33, 16, 0), (32, 8, 0)])
+def test_forced_correlations_count_the_dimensions_a_small_batch_cannot_tell_apart(n: int, d: int, forced: int) -> None:
+    assert forced_correlations(n, d) == forced
+
+
+def test_independent_views_score_the_forced_correlations_when_the_batch_is_small() -> None:
+    # N - 1 = 31 < D = 64: the estimate of two *independent* batches is at least the 31
+    # forced correlations' worth, so it says nothing about the embedding; a warning says so
+    g = torch.Generator().manual_seed(0)
+    z1, z2 = (torch.randn(32, 64, generator=g, dtype=torch.float64) for _ in range(2))
+    loss = EMILoss(eps=1e-3)
+    with pytest.warns(EMIBatchWarning, match=r"31 canonical correlations .* D < \(N - 1\) / 2 = 15.5"):
+        mi = float(loss(z1, z2).terms["mi"])
+    per_pair = 0.5 * math.log(1.001**2 / (1.001**2 - 1))
+    assert mi >= 31 * per_pair
+    # once per loss object; a large enough batch gives no warning and a small estimate
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", EMIBatchWarning)
+        loss(z1, z2)
+        big = torch.randn(512, 8, generator=g, dtype=torch.float64), torch.randn(512, 8, generator=g, dtype=torch.float64)
+        assert float(EMILoss()(*big).terms["mi"]) < 0.1

@@ -34,11 +34,19 @@ covariance, which makes the paper shapes (D = 2048, N = 256-512) cheap. A
 factorization that fails raises ``ValueError`` saying which matrix and why.
 The estimate is exact for jointly Gaussian embeddings and biased upward when N
 is not much larger than 2D.
+
+When N - 1 < 2D the estimate is partly vacuous: N centred points span at most
+N - 1 dimensions, so 2 min(D, N-1) - min(2D, N-1) canonical correlations between the
+views are 1 for *any* embedding (independent random views included), each worth
+1/2 log((1 + eps)^2 / ((1 + eps)^2 - 1)) nats (3.1 at eps = 1e-3). At D = 1024 and
+N = 256 that is 255 of them, about 790 nats that no gradient can change. The loss
+warns once (:class:`EMIBatchWarning`); keep D below (N - 1) / 2.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 
 import torch
 from torch import Tensor
@@ -49,6 +57,16 @@ from infossl.losses import functional
 
 #: added to each variance when standardizing, so a constant dimension maps to zeros
 VARIANCE_FLOOR = 1e-12
+
+
+class EMIBatchWarning(UserWarning):
+    """The global batch is too small for the embedding size: part of the estimate is constant."""
+
+
+def forced_correlations(n: int, d: int) -> int:
+    """Canonical correlations between two views of n points in d dimensions that equal 1
+    whatever the points: each view spans min(d, n - 1) dimensions, the pair min(2d, n - 1)."""
+    return max(0, 2 * min(d, n - 1) - min(2 * d, n - 1))
 
 
 def logdet_cholesky(matrix: Tensor, name: str) -> Tensor:
@@ -103,6 +121,20 @@ class EMILoss(PairLoss):
         self.eps = eps
         self.standardize = standardize
         self.invariance_weight = invariance_weight
+        self._warned = False
+
+    def _warn_if_vacuous(self, n: int, d: int) -> None:
+        forced = forced_correlations(n, d)
+        if forced and self.eps > 0 and not self._warned:
+            self._warned = True
+            per_pair = 0.5 * math.log((1 + self.eps) ** 2 / ((1 + self.eps) ** 2 - 1))
+            warnings.warn(
+                f"EMILoss: global batch N={n} with embedding size D={d} (N - 1 < 2D): {forced} canonical "
+                f"correlations between the views are 1 for any embedding, about {forced * per_pair:.0f} nats of "
+                f"the estimate that training cannot change; use D < (N - 1) / 2 = {(n - 1) / 2:g}",
+                EMIBatchWarning,
+                stacklevel=4,
+            )
 
     def _center(self, z: Tensor) -> Tensor:
         if self.standardize:
@@ -113,6 +145,7 @@ class EMILoss(PairLoss):
         z1 = self._center(gather_with_grad(z1))
         z2 = self._center(gather_with_grad(z2))
         d = z1.shape[1]
+        self._warn_if_vacuous(z1.shape[0], d)
         # the factorized matrices are in float64: a nearly collapsed (rank-one)
         # embedding at D = 2048 has condition number ~2D/eps, beyond float32 Cholesky
         x1, x2 = z1.double(), z2.double()
