@@ -5,7 +5,7 @@
     python benchmarks/cifar10_budget.py --tune imsvd               # the 3 proxy trials of one method
     python benchmarks/cifar10_budget.py --reference random         # random-initialization floor
     python benchmarks/cifar10_budget.py --reference supervised     # supervised ceiling, same budget
-    python benchmarks/cifar10_budget.py --study imsvd              # one-factor variants at the proxy budget
+    python benchmarks/cifar10_budget.py --study imsvd              # one-factor variants on the proxy data
     python benchmarks/cifar10_budget.py --method entrec --batch-size 64 --epochs 2   # batch-size table row
 
 Every run uses the CPU recipe of its method (`cifar10_cpu/<method>.yaml`: the 4-block
@@ -56,7 +56,7 @@ TRIAL_PARAMS: dict[str, tuple[str, Any]] = {
 }
 
 
-#: one-factor studies at the proxy budget (``--study METHOD``): what limits a method here.
+#: one-factor studies on the tuning proxy (``--study METHOD``, STUDY_EPOCHS epochs each): what limits a method here.
 #: Each variant: (name, learning rate or None for the recipe's, extra pretrain arguments).
 STUDIES: dict[str, list[tuple[str, float | None, list[str]]]] = {
     # the issue's straightforward IMSVD: K = 32, projector 1024-1024-1024, SGD lr 0.2
@@ -258,15 +258,21 @@ def tune(method: str, data: Path, runs: Path, proxy_min: float, seed: int) -> No
         write_row("cifar10_budget_tuning", f"{method}_trial{trial}", row)
 
 
-def study(method: str, data: Path, runs: Path, proxy_min: float, seed: int) -> None:
-    """The one-factor variants of STUDIES[method] at the tuning proxy (missing rows only)."""
+#: training length of a study variant: epochs of the 9,000 proxy images (about the images a
+#: 2-minute proxy run sees), a fixed amount of training rather than of time, because this
+#: machine's speed drifts by up to a third between runs and a variant's own speed is not the question
+STUDY_EPOCHS = 4
+
+
+def study(method: str, data: Path, runs: Path, seed: int) -> None:
+    """The one-factor variants of STUDIES[method] on the tuning proxy (missing rows only)."""
     proxy = proxy_npz(data, runs)
     for name, lr, extra in STUDIES[method]:
         tag = f"{method}_" + name.replace(" ", "_").replace(".", "")
         if (RESULTS_DIR / "cifar10_budget_study" / f"{tag}.json").is_file():
             continue
         batch_size = int(extra[extra.index("--data.batch_size") + 1]) if "--data.batch_size" in extra else 256
-        row = pretrain_and_evaluate(method, proxy, runs / f"study_{tag}", proxy_min, batch_size, seed, lr, {}, probe=False, extra_args=extra)
+        row = pretrain_and_evaluate(method, proxy, runs / f"study_{tag}", None, batch_size, seed, lr, {}, probe=False, epochs=STUDY_EPOCHS, extra_args=extra)
         row.update({"variant": name, "arguments": extra, "proxy": "9,000 training images, scored on 1,000 held-out training images"})
         write_row("cifar10_budget_study", tag, row)
 
@@ -374,7 +380,7 @@ def main() -> None:
     what.add_argument("--all", action="store_true", help="every method (tuned settings when available), then the references")
     what.add_argument("--tune", choices=METHODS, help="run the three proxy trials of a method")
     what.add_argument("--reference", choices=["random", "supervised"])
-    what.add_argument("--study", choices=sorted(STUDIES), help="one-factor variants of a method at the proxy budget")
+    what.add_argument("--study", choices=sorted(STUDIES), help="one-factor variants of a method on the proxy data (fixed epochs)")
     what.add_argument("--best", type=int, metavar="K", help="print the K methods with the best seed-0 linear probe and exit")
     parser.add_argument("--budget-min", type=float, default=10.0, help="training minutes per run")
     parser.add_argument("--proxy-min", type=float, default=2.0, help="training minutes per tuning trial")
@@ -397,7 +403,7 @@ def main() -> None:
         print(" ".join(r["method"] for r in sorted(rows, key=lambda r: -r["linear_top1"])[: args.best]))
         return
     if args.study:
-        study(args.study, args.data, args.runs, args.proxy_min, args.seed)
+        study(args.study, args.data, args.runs, args.seed)
         return
     if args.tune:
         tune(args.tune, args.data, args.runs, args.proxy_min, args.seed)

@@ -221,9 +221,10 @@ def render_study(result: dict[str, Any]) -> str:
     term_keys = sorted({k for r in rows for k in r.get("final_terms", {}) if k != "loss"})
     return (
         "## CIFAR-10 budget: one-factor studies\n\n"
-        "What limits a method at this budget: one setting changed at a time from the method's baseline, at the\n"
-        "tuning proxy (2 minutes of training on 9,000 training images, kNN-20 on 1,000 other training\n"
-        "images). Final terms: the last logged training step. IMSVD bounds: invariance >= 0, diagonal >= -log K,\n"
+        "What limits a method at this budget: one setting changed at a time from the method's baseline, on the\n"
+        "tuning proxy data (9,000 training images, kNN-20 on 1,000 other training images), each variant trained\n"
+        "for the same 4 epochs (a fixed amount of training rather than of time: the machine's speed drifts\n"
+        "between runs). Final terms: the last logged training step. IMSVD bounds: invariance >= 0, diagonal >= -log K,\n"
         "off-diagonal >= -2 log K (and >= -log N for one-hot states). View agreement s = probability that both\n"
         "views put a variable in the same state; the diagonal term cannot go below the diagonal floor\n"
         "s log(s/K), which equals -log K only at s = 1; confidence = mean largest state probability.\n\n"
