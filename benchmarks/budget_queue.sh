@@ -53,12 +53,12 @@ method simclr
 method entrec
 method byol
 study imsvd imsvd_crop_008-1.json
-method emi
 study emi emi_D_64.json
 study entrec entrec_D_128.json
 method entrec_byol
 method barlow
 method vicreg
+method emi
 method imsvd
 step cifar10_budget/random_init.json "CIFAR-10 budget benchmark: random-init reference" --reference random
 step cifar10_budget/supervised_seed0.json "CIFAR-10 budget benchmark: supervised reference" --reference supervised

@@ -71,9 +71,9 @@ STUDIES: dict[str, list[tuple[str, float | None, list[str]]]] = {
         ("batch 512", 0.2, ["--data.batch_size", "512"]),
         ("crop 0.08-1", 0.2, ["--data.augment.crop_scale", "[0.08, 1.0]"]),
     ],
-    # EMI's covariances are singular when the batch N <= 2D: try smaller embeddings
+    # EMI's estimate is partly constant when N - 1 < 2D (forced canonical correlations): smaller embeddings
     "emi": [
-        ("baseline D 1024", 0.2, []),
+        ("D 1024", 0.2, ["--model.method.projector", "[1024, 1024, 1024]"]),
         ("D 256", 0.2, ["--model.method.projector", "[1024, 1024, 256]"]),
         ("D 128", 0.2, ["--model.method.projector", "[1024, 1024, 128]"]),
         ("D 64", 0.2, ["--model.method.projector", "[1024, 1024, 64]"]),
