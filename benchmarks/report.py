@@ -217,8 +217,18 @@ def seed_summary(rows: list[dict[str, Any]]) -> str:
 
 
 def render_study(result: dict[str, Any]) -> str:
-    rows = sorted(result["rows"], key=lambda r: (r["method"], r["date"]))
-    term_keys = sorted({k for r in rows for k in r.get("final_terms", {}) if k != "loss"})
+    tables = []
+    for method in sorted({r["method"] for r in result["rows"]}):
+        rows = sorted((r for r in result["rows"] if r["method"] == method), key=lambda r: r["date"])
+        term_keys = sorted({k for r in rows for k in r.get("final_terms", {}) if k not in ("loss", "ema_momentum")})
+        imsvd = ["effective states", "view agreement", "diagonal floor", "confidence"] if method == "imsvd" else []
+        tables.append(f"### {method}\n\n" + table(
+            ["variant", "lr", "batch", "steps", "held-out kNN-20", "held-out kNN-200", "feature rank", *imsvd, *term_keys, "load", "machine speed", "commit"],
+            [[r["variant"], r["lr"], r["batch_size"], r["steps"], r["knn20_top1"], r["knn200_top1"], r["feature_rank"],
+              *([fmt(r.get(k)) for k in ("effective_states", "view_agreement", "diagonal_floor", "confidence")] if imsvd else []),
+              *[fmt(r.get("final_terms", {}).get(k)) for k in term_keys],
+              f"{r['load_before']}/{r['load_after']}", speed(r), r["commit"]] for r in rows],
+        ))
     return (
         "## CIFAR-10 budget: one-factor studies\n\n"
         "What limits a method at this budget: one setting changed at a time from the method's baseline, on the\n"
@@ -227,15 +237,10 @@ def render_study(result: dict[str, Any]) -> str:
         "between runs). Final terms: the last logged training step. IMSVD bounds: invariance >= 0, diagonal >= -log K,\n"
         "off-diagonal >= -2 log K (and >= -log N for one-hot states). View agreement s = probability that both\n"
         "views put a variable in the same state; the diagonal term cannot go below the diagonal floor\n"
-        "s log(s/K), which equals -log K only at s = 1; confidence = mean largest state probability.\n\n"
+        "s log(s/K), which equals -log K only at s = 1; confidence = mean largest state probability.\n"
+        "What the studies show: [analysis.md](analysis.md).\n\n"
         "- command: `python benchmarks/cifar10_budget.py --study METHOD`\n\n"
-        + table(
-            ["method", "variant", "lr", "batch", "steps", "held-out kNN-20", "held-out kNN-200", "feature rank",
-             "effective states", "view agreement", "diagonal floor", "confidence", *term_keys, "load", "machine speed", "commit"],
-            [[r["method"], r["variant"], r["lr"], r["batch_size"], r["steps"], r["knn20_top1"], r["knn200_top1"], r["feature_rank"],
-              fmt(r.get("effective_states")), fmt(r.get("view_agreement")), fmt(r.get("diagonal_floor")), fmt(r.get("confidence")), *[fmt(r.get("final_terms", {}).get(k)) for k in term_keys],
-              f"{r['load_before']}/{r['load_after']}", speed(r), r["commit"]] for r in rows],
-        )
+        + "\n\n".join(tables)
     )
 
 
