@@ -55,6 +55,7 @@ method byol
 study imsvd imsvd_crop_008-1.json
 study emi emi_D_64.json
 study entrec entrec_D_128.json
+study simclr simclr_baseline.json
 method entrec_byol
 method barlow
 method vicreg
