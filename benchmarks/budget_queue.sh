@@ -53,7 +53,7 @@ method simclr
 method entrec
 method byol
 study imsvd imsvd_crop_008-1.json
-study emi emi_D_64.json
+study emi emi_invariance_weight_1.json
 study entrec entrec_D_128.json
 study simclr simclr_baseline.json
 method entrec_byol

@@ -78,6 +78,8 @@ STUDIES: dict[str, list[tuple[str, float | None, list[str]]]] = {
         ("D 256", 0.2, ["--model.method.projector", "[1024, 1024, 256]"]),
         ("D 128", 0.2, ["--model.method.projector", "[1024, 1024, 128]"]),
         ("D 64", 0.2, ["--model.method.projector", "[1024, 1024, 64]"]),
+        # the optional invariance term (mean squared distance of the standardized views)
+        ("invariance weight 1", 0.2, ["--model.method.invariance_weight", "1.0"]),
     ],
     # the reference the IMSVD, EMI and EntRec variants are measured against, trained the same way
     "simclr": [("baseline", 0.4, [])],
