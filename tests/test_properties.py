@@ -7,14 +7,15 @@ import math
 
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from infossl.losses import BarlowTwinsLoss, BYOLLoss, EMILoss, EntRecLoss, IMSVDLoss, InfoNCELoss, VICRegLoss
 
 DTYPES = [torch.float32, torch.float64, torch.bfloat16, torch.float16]
 KINDS = ["random", "correlated", "identical", "collapsed", "zeros", "one_hot"]
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# derandomized: the same examples on every run, so that CI is reproducible
+SETTINGS = settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 
 
 def make_views(n: int, d: int, scale: float, kind: str, dtype: torch.dtype, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -62,6 +63,8 @@ LOSSES = {
 def evaluate(name: str, case: dict):
     """The loss output, or None when the input is refused with ValueError."""
     z1, z2 = make_views(case["n"], case["d"], 10 ** case["log_scale"], case["kind"], case["dtype"], case["seed"])
+    # the property is about finite inputs: large values overflow float16 (max 65504) to inf
+    assume(bool(torch.isfinite(z1).all() and torch.isfinite(z2).all()))
     z1.requires_grad_()
     try:
         out = LOSSES[name](case["d"])(z1, z2)
