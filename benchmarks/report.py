@@ -164,6 +164,11 @@ def fmt(value: Any) -> str:
     return "-" if value is None else str(value)
 
 
+def machine_line(result: dict[str, Any]) -> str:
+    m = result["machine"]
+    return f"- machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']} ({m['torch_threads']} threads, {m['cpu_capability']}), Python {m['python']}"
+
+
 def speed(row: dict[str, Any]) -> str:
     """The machine-speed probe before/after a run (images/s of a fixed convnet workload)."""
     return "-" if not row.get("machine_speed") else "/".join(f"{v:.0f}" for v in row["machine_speed"])
@@ -239,7 +244,8 @@ def render_study(result: dict[str, Any]) -> str:
         "views put a variable in the same state; the diagonal term cannot go below the diagonal floor\n"
         "s log(s/K), which equals -log K only at s = 1; confidence = mean largest state probability.\n"
         "What the studies show: [analysis.md](analysis.md).\n\n"
-        "- command: `python benchmarks/cifar10_budget.py --study METHOD`\n\n"
+        f"- command: `python benchmarks/cifar10_budget.py --study METHOD` (commit and date: per row)\n"
+        + machine_line(result) + "\n\n"
         + "\n\n".join(tables)
     )
 
@@ -258,7 +264,8 @@ def render_epochs(result: dict[str, Any]) -> str:
         "for the same number of epochs, the learning rate scaled linearly with the batch (the recipes' \n"
         "`scale_lr_by_batch`); tuned settings as in the budget table. Drop = accuracy at 256 minus accuracy here\n"
         "(positive: worse than at 256).\n\n"
-        "- command: `python benchmarks/cifar10_budget.py --method METHOD --batch-size B --epochs E`\n\n"
+        f"- command: `python benchmarks/cifar10_budget.py --method METHOD --batch-size B --epochs E` (commit and date: per row)\n"
+        + machine_line(result) + "\n\n"
         + table(
             ["method", "batch", "epochs", "lr (scaled)", "steps", "train (min)", "kNN-20", "kNN-200", "linear",
              "drop kNN-20", "drop linear", "load", "commit", "date"],
@@ -277,7 +284,8 @@ def render_tuning(result: dict[str, Any]) -> str:
         "scored by kNN-20 top-1 on 1,000 other training images (the test split is never used): (1) the\n"
         "recipe, (2) the recipe's learning rate x 2, (3) the better learning rate with the method's key\n"
         "hyper-parameter changed.\n\n"
-        "- command: `python benchmarks/cifar10_budget.py --tune METHOD`\n\n"
+        f"- command: `python benchmarks/cifar10_budget.py --tune METHOD` (commit and date: per row)\n"
+        + machine_line(result) + "\n\n"
         + table(
             ["method", "trial", "lr", "params", "steps", "held-out kNN-20", "held-out kNN-200", "feature rank", "load", "commit", "date"],
             [[r["method"], r["trial"], r["lr"], fmt(r.get("params") or None), r["steps"], r["knn20_top1"], r["knn200_top1"],
