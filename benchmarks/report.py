@@ -186,8 +186,9 @@ def render_budget(result: dict[str, Any]) -> str:
         "of the three tuning trials below, or the recipe when untuned. Data: `../shared/data/cifar10.npz`\n"
         "(CIFAR-10 decoded from a JPEG quality ~75 re-encoding, see its README). Load = 1-minute load\n"
         "average before/after the run (2 is the two cores fully used by the run itself). Machine speed =\n"
-        "images/s of a fixed workload (the convnet's forward + backward on 256 random images, 4 s) before/after\n"
-        "the run: this virtual machine's speed drifts by up to a third between runs, so compare steps too.\n\n"
+        "images/s of a fixed workload (the convnet's forward + backward on 256 random images for 4 s, after\n"
+        "2 s of warm-up) before/after the run: this virtual machine's speed drifts (readings from about 460\n"
+        "to 1,130 images/s on one evening), so compare steps and epochs too.\n\n"
         f"- command: `python benchmarks/cifar10_budget.py --method METHOD` (one row) or `--all`\n"
         f"- machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']}\n\n"
         + table(
@@ -287,9 +288,9 @@ def render_tuning(result: dict[str, Any]) -> str:
         f"- command: `python benchmarks/cifar10_budget.py --tune METHOD` (commit and date: per row)\n"
         + machine_line(result) + "\n\n"
         + table(
-            ["method", "trial", "lr", "params", "steps", "held-out kNN-20", "held-out kNN-200", "feature rank", "load", "commit", "date"],
+            ["method", "trial", "lr", "params", "steps", "held-out kNN-20", "held-out kNN-200", "feature rank", "load", "machine speed", "commit", "date"],
             [[r["method"], r["trial"], r["lr"], fmt(r.get("params") or None), r["steps"], r["knn20_top1"], r["knn200_top1"],
-              r["feature_rank"], f"{r['load_before']}/{r['load_after']}", r["commit"], r["date"]] for r in rows],
+              r["feature_rank"], f"{r['load_before']}/{r['load_after']}", speed(r), r["commit"], r["date"]] for r in rows],
         )
     )
 
