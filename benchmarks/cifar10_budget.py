@@ -21,9 +21,16 @@ split is never used): (1) the recipe; (2) the recipe's learning rate x 2; (3) th
 those learning rates with the method's key hyper-parameter changed (TRIAL_PARAMS). A full
 run uses the best trial's settings when its tuning rows exist (``--untuned`` to skip).
 
+Studies (``--study``): one setting changed at a time from a method's baseline (STUDIES), on
+the same proxy data, each variant trained for STUDY_EPOCHS epochs (a fixed amount of training,
+not of time). Batch-size table (``--batch-size B --epochs E``): fixed epochs, the learning rate
+scaled by the recipes' ``scale_lr_by_batch``; rows under ``cifar10_epochs/``.
+
 Each run writes one JSON row to ``benchmarks/results/cifar10_budget/<tag>.json`` (tuning
-rows under ``cifar10_budget_tuning/``) with command, commit, machine, date and the load
-average during the run (other work on the two cores slows a wall-clock-budget run down).
+rows under ``cifar10_budget_tuning/``, studies under ``cifar10_budget_study/``) with command,
+commit, machine, date, the load average and a machine-speed probe before and after the run
+(other work on the two cores, and the virtual machine's own drift, change how much a
+wall-clock budget buys).
 """
 
 from __future__ import annotations
