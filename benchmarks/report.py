@@ -24,14 +24,13 @@ def table(header: list[str], rows: list[list[Any]]) -> str:
     return "\n".join(lines)
 
 
-def provenance(result: dict[str, Any]) -> str:
+def machine_line(result: dict[str, Any]) -> str:
     m = result["machine"]
-    return (
-        f"- command: `{result['command']}`\n"
-        f"- commit: `{result['commit']}`, date: {result['date']}\n"
-        f"- machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']} "
-        f"({m['torch_threads']} threads, {m['cpu_capability']}), Python {m['python']}"
-    )
+    return f"- machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']} ({m['torch_threads']} threads, {m['cpu_capability']}), Python {m['python']}"
+
+
+def provenance(result: dict[str, Any]) -> str:
+    return f"- command: `{result['command']}`\n- commit: `{result['commit']}`, date: {result['date']}\n" + machine_line(result)
 
 
 def section(title: str, intro: str, result: dict[str, Any], header: list[str], rows: list[list[Any]]) -> str:
@@ -164,11 +163,6 @@ def fmt(value: Any) -> str:
     return "-" if value is None else str(value)
 
 
-def machine_line(result: dict[str, Any]) -> str:
-    m = result["machine"]
-    return f"- machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']} ({m['torch_threads']} threads, {m['cpu_capability']}), Python {m['python']}"
-
-
 def speed(row: dict[str, Any]) -> str:
     """The machine-speed probe before/after a run (images/s of a fixed convnet workload)."""
     return "-" if not row.get("machine_speed") else "/".join(f"{v:.0f}" for v in row["machine_speed"])
@@ -176,7 +170,8 @@ def speed(row: dict[str, Any]) -> str:
 
 def render_budget(result: dict[str, Any]) -> str:
     rows = sorted(result["rows"], key=lambda r: -(r.get("linear_top1") or 0))
-    m = result["machine"]
+    readings = [v for r in rows for v in r.get("machine_speed") or []]
+    drift = f" (readings in these rows: {min(readings):.0f} to {max(readings):.0f} images/s)" if readings else ""
     return (
         "## CIFAR-10 at a fixed training budget\n\n"
         "Each method's CPU recipe (`cifar10_cpu/<method>.yaml`: 4-block convnet, batch 256, the same\n"
@@ -187,10 +182,10 @@ def render_budget(result: dict[str, Any]) -> str:
         "(CIFAR-10 decoded from a JPEG quality ~75 re-encoding, see its README). Load = 1-minute load\n"
         "average before/after the run (2 is the two cores fully used by the run itself). Machine speed =\n"
         "images/s of a fixed workload (the convnet's forward + backward on 256 random images for 4 s, after\n"
-        "2 s of warm-up) before/after the run: this virtual machine's speed drifts (readings from about 460\n"
-        "to 1,130 images/s on one evening), so compare steps and epochs too.\n\n"
-        f"- command: `python benchmarks/cifar10_budget.py --method METHOD` (one row) or `--all`\n"
-        f"- machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']}\n\n"
+        f"2 s of warm-up) before/after the run: this virtual machine's speed drifts{drift},\n"
+        "so compare steps and epochs too.\n\n"
+        "- command: `python benchmarks/cifar10_budget.py --method METHOD` (one row) or `--all` (commit and date: per row)\n"
+        + machine_line(result) + "\n\n"
         + table(
             ["method", "settings", "seed", "batch", "lr", "params", "steps", "epochs", "train (min)", "images/s",
              "kNN-20", "kNN-200", "linear", "feature rank", "load", "machine speed", "commit", "date"],
