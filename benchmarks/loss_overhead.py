@@ -11,9 +11,10 @@ medians in microseconds. Run it on a quiet machine.
 from __future__ import annotations
 
 import statistics
-import time
 
 import torch
+
+from speed import interleaved_times
 
 
 def main() -> None:
@@ -29,14 +30,7 @@ def main() -> None:
             "lightly": lambda: theirs(z1, z2).backward(),
             "infossl compute only": lambda: ours.compute(z1, z2)[0].backward(),
         }
-        times: dict[str, list[float]] = {name: [] for name in fns}
-        for fn in fns.values():
-            fn(), fn()
-        for repetition in range(201):
-            for name in list(fns) if repetition % 2 == 0 else list(fns)[::-1]:
-                start = time.perf_counter()
-                fns[name]()
-                times[name].append(time.perf_counter() - start)
+        times = interleaved_times(fns, repeats=201)
         print(f"N={n} D={d}:", {name: round(1e6 * statistics.median(t), 1) for name, t in times.items()}, "us")
 
 
