@@ -208,6 +208,7 @@ def pretrain_and_evaluate(
     load_after, speed_after = load_average(), machine_speed()
     module = cli.model
     steps = cli.trainer.global_step
+    batch_size = cli.datamodule.batch_size  # the effective one (a study variant may override it)
     splits = load_eval_splits(data)
     probes = (ProbeConfig(),) if probe else ()
     checkpoint = run_dir / "checkpoints" / "last.ckpt"
@@ -285,8 +286,7 @@ def study(method: str, data: Path, runs: Path, seed: int) -> None:
         tag = f"{method}_" + name.replace(" ", "_").replace(".", "")
         if (RESULTS_DIR / "cifar10_budget_study" / f"{tag}.json").is_file():
             continue
-        batch_size = int(extra[extra.index("--data.batch_size") + 1]) if "--data.batch_size" in extra else 256
-        row = pretrain_and_evaluate(method, proxy, runs / f"study_{tag}", None, batch_size, seed, lr, {}, probe=False, epochs=STUDY_EPOCHS, extra_args=extra)
+        row = pretrain_and_evaluate(method, proxy, runs / f"study_{tag}", None, 256, seed, lr, {}, probe=False, epochs=STUDY_EPOCHS, extra_args=extra)
         row.update({"variant": name, "arguments": extra, "proxy": "9,000 training images, scored on 1,000 held-out training images"})
         write_row("cifar10_budget_study", tag, row)
 
