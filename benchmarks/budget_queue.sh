@@ -17,7 +17,7 @@ cd "$(dirname "$0")"
 RUNS=${1:-../runs/budget}
 RESULTS=${INFOSSL_RESULTS_DIR:-$PWD/results}
 export INFOSSL_RESULTS_DIR=$RESULTS
-BATCH_TABLE_EPOCHS=${BATCH_TABLE_EPOCHS:-2}
+BATCH_TABLE_EPOCHS=${BATCH_TABLE_EPOCHS:-1}
 
 commit_rows() {
   local msg=$1
