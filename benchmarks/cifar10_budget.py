@@ -256,6 +256,20 @@ def tuned_settings(method: str) -> tuple[float | None, dict[str, Any], str]:
     return best["lr"], best["params"], f"trial {best['trial']} of {len(rows)}"
 
 
+def stale_rows(method: str) -> list[str]:
+    """The method's 10-minute rows (paths under the results folder) whose learning rate or
+    parameters differ from its best tuning trial's: retuning made them out of date."""
+    lr, params, _ = tuned_settings(method)
+    if lr is None:
+        return []
+    stale = []
+    for path in sorted((RESULTS_DIR / "cifar10_budget").glob(f"{method}_seed*.json")):
+        row = json.loads(path.read_text())["row"]
+        if row["method"] == method and (row["lr"] != lr or row["params"] != params):
+            stale.append(str(path.relative_to(RESULTS_DIR)))
+    return stale
+
+
 def tune(method: str, data: Path, runs: Path, proxy_min: float, seed: int) -> None:
     proxy = proxy_npz(data, runs)
     base_lr = recipe(method)["model"]["optim"]["lr"]
@@ -396,6 +410,7 @@ def main() -> None:
     what.add_argument("--reference", choices=["random", "supervised"])
     what.add_argument("--study", choices=sorted(STUDIES), help="one-factor variants of a method on the proxy data (fixed epochs)")
     what.add_argument("--best", type=int, metavar="K", help="print the K methods with the best seed-0 linear probe and exit")
+    what.add_argument("--stale", choices=METHODS, help="print the method's 10-minute rows trained with other settings than its best trial, and exit")
     parser.add_argument("--budget-min", type=float, default=10.0, help="training minutes per run")
     parser.add_argument("--proxy-min", type=float, default=2.0, help="training minutes per tuning trial")
     parser.add_argument("--batch-size", type=int, default=256)
@@ -415,6 +430,9 @@ def main() -> None:
         rows = [json.loads(p.read_text())["row"] for p in sorted((RESULTS_DIR / "cifar10_budget").glob("*_seed0.json"))]
         rows = [r for r in rows if r["method"] in METHODS and r.get("linear_top1") is not None]
         print(" ".join(r["method"] for r in sorted(rows, key=lambda r: -r["linear_top1"])[: args.best]))
+        return
+    if args.stale:
+        print(" ".join(stale_rows(args.stale)))
         return
     if args.study:
         study(args.study, args.data, args.runs, args.seed)
