@@ -58,14 +58,18 @@ def test_resume_without_a_checkpoint_is_a_clear_error(tmp_path) -> None:
         pretrain([*BASE, *run_args(tmp_path), "--resume", "true"])
 
 
-def test_a_fresh_run_into_an_existing_folder_starts_new_metrics(tmp_path) -> None:
+def test_a_fresh_run_into_an_existing_folder_replaces_its_metrics_and_checkpoint(tmp_path) -> None:
     import csv
 
-    args = [*BASE, *run_args(tmp_path), "--trainer.max_steps", "2", "--trainer.log_every_n_steps", "1"]
-    for _ in range(2):  # the second run is not a resume: its metrics replace the first run's
-        pretrain(args)
+    args = [*BASE, *run_args(tmp_path), "--trainer.log_every_n_steps", "1"]
+    pretrain([*args, "--trainer.max_steps", "3"])
+    # the second run is not a resume: its metrics and last.ckpt replace the first run's
+    with pytest.warns(UserWarning, match="holds a checkpoint of an earlier run; this new run replaces it"):
+        pretrain([*args, "--trainer.max_steps", "2"])
     steps = [r["step"] for r in csv.DictReader((tmp_path / "metrics.csv").open()) if r.get("train/loss")]
     assert steps == ["0", "1"]
+    assert sorted(p.name for p in (tmp_path / "checkpoints").glob("*.ckpt")) == ["last.ckpt"]
+    assert torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=False)["global_step"] == 2
 
 
 def test_run_folder_export_and_encoder_round_trip(tmp_path) -> None:

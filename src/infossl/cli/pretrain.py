@@ -17,6 +17,7 @@ from lightning.fabric.plugins import CheckpointIO
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningCLI
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+from lightning.pytorch.utilities import rank_zero_warn
 
 from infossl.cli.configs import resolve_config_args
 from infossl.cli.errors import ConfigError, explain
@@ -70,7 +71,9 @@ class PretrainCLI(LightningCLI):
         parser.add_lightning_class_args(OnlineLinearProbe, "online_probe")
         parser.add_lightning_class_args(DiagnosticsMonitor, "diagnostics")
         parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
-        parser.set_defaults({"checkpoint.save_last": True, "checkpoint.save_top_k": 0})
+        # a new run in an existing folder replaces last.ckpt instead of writing last-v1.ckpt beside
+        # it, so that last.ckpt (what --resume, eval and export read) is always the latest run's
+        parser.set_defaults({"checkpoint.save_last": True, "checkpoint.save_top_k": 0, "checkpoint.enable_version_counter": False})
         parser.link_arguments("run_dir", "checkpoint.dirpath", compute_fn=lambda run_dir: str(Path(run_dir) / "checkpoints"))
         parser.link_arguments("seed_everything", "data.seed")
 
@@ -92,9 +95,11 @@ class PretrainCLI(LightningCLI):
         return super().instantiate_trainer(**kwargs)
 
     def resume_path(self) -> str | None:
-        if not self._get(self.config, "resume"):
-            return None
         last = Path(self._get(self.config, "run_dir")) / "checkpoints" / "last.ckpt"
+        if not self._get(self.config, "resume"):
+            if last.is_file():
+                rank_zero_warn(f"{last} holds a checkpoint of an earlier run; this new run replaces it (--resume true continues it instead)")
+            return None
         if not last.is_file():
             raise FileNotFoundError(f"--resume: no checkpoint at {last}; run without --resume to start a new run")
         return str(last)
