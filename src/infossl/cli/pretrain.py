@@ -23,7 +23,7 @@ from infossl.cli.configs import resolve_config_args
 from infossl.cli.errors import ConfigError, explain
 from infossl.data import SSLDataModule
 from infossl.training import DiagnosticsMonitor, KNNMonitor, OnlineLinearProbe, SSLModule
-from infossl.training.reliability import AtomicCheckpointIO, GracefulShutdown
+from infossl.training.reliability import AtomicCheckpointIO, FinalCheckpoint, GracefulShutdown
 
 
 class RunInterrupted(Exception):
@@ -91,7 +91,7 @@ class PretrainCLI(LightningCLI):
         plugins = list(trainer_config.get("plugins") or [])
         if not any(isinstance(p, CheckpointIO) for p in plugins):
             kwargs["plugins"] = [*plugins, AtomicCheckpointIO()]
-        kwargs["callbacks"] = [*(trainer_config.get("callbacks") or []), GracefulShutdown()]
+        kwargs["callbacks"] = [*(trainer_config.get("callbacks") or []), GracefulShutdown(), FinalCheckpoint()]
         return super().instantiate_trainer(**kwargs)
 
     def resume_path(self) -> str | None:

@@ -7,6 +7,10 @@
   the run finishes its current step, saves ``last.ckpt`` at that step and stops;
   the command then exits with 128 + the signal number and says how to resume. A
   second Ctrl-C interrupts immediately.
+- :class:`FinalCheckpoint`: a run that ends (epochs done, time budget spent, a
+  signal) between two checkpoint intervals still saves ``last.ckpt`` at its final
+  step; Lightning's ``ModelCheckpoint(every_n_train_steps=...)`` would leave the
+  last interval's weights there.
 - Non-finite losses stop the run in the training step (``NonFiniteLossError``,
   naming the step and the terms) and non-finite weights are never saved, so the
   last good checkpoint is kept.
@@ -92,6 +96,23 @@ class GracefulShutdown(L.Callback):
 
     def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
         self._restore()
+
+
+class FinalCheckpoint(L.Callback):
+    """Save ``last.ckpt`` when training ends at a step no checkpoint was written at."""
+
+    def __init__(self) -> None:
+        self.saved_step: int | None = None
+
+    def on_save_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]) -> None:
+        self.saved_step = trainer.global_step
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        callback = trainer.checkpoint_callback
+        if callback is None or not callback.save_last or callback.dirpath is None or self.saved_step == trainer.global_step:
+            return
+        # every rank calls save_checkpoint (DDP gathers sharded state); rank zero writes
+        trainer.save_checkpoint(Path(callback.dirpath) / f"{callback.CHECKPOINT_NAME_LAST}{callback.FILE_EXTENSION}")
 
 
 def check_finite_weights(state_dict: dict[str, Any], step: int) -> None:
