@@ -39,13 +39,13 @@ step() {
   python cifar10_budget.py "$@" --runs "$RUNS" && commit_rows "$msg"
 }
 
-# method M: its three tuning trials, then its 10-minute row (rerun when retuning picked other settings)
+# method M: its three tuning trials, then its 10-minute row (rerun when out of date)
 method() {
   step "cifar10_budget_tuning/${1}_trial3.json" "CIFAR-10 budget benchmark: tuning trials for $1 (measured)" --tune "$1"
   local stale
   stale=$(python cifar10_budget.py --stale "$1")
   for row in $stale; do
-    echo "== $row was trained with other settings than $1's best trial: rerunning it"
+    echo "== $row is out of date (other settings than $1's best trial, or not evaluated at its final step): rerunning it"
     (cd "$RESULTS" && git rm -q "$row")
   done
   step "cifar10_budget/${1}_seed0.json" "CIFAR-10 budget benchmark: $1, 10 minutes (measured)" --method "$1"

@@ -212,6 +212,9 @@ def pretrain_and_evaluate(
     splits = load_eval_splits(data)
     probes = (ProbeConfig(),) if probe else ()
     checkpoint = run_dir / "checkpoints" / "last.ckpt"
+    evaluated_step = torch.load(checkpoint, map_location="cpu", weights_only=False)["global_step"]
+    if evaluated_step != steps:
+        raise RuntimeError(f"{checkpoint} holds step {evaluated_step} but training ran {steps} steps: refusing to evaluate other weights than the final ones")
     results = evaluate_checkpoint(checkpoint, splits, ks=(20, 200), probes=probes, use_cache=False)
     default_output(checkpoint).write_text(json.dumps(results, indent=2) + "\n")  # for `infossl compare`
     diag = results.get("diagnostics", {})
@@ -225,6 +228,7 @@ def pretrain_and_evaluate(
         "optimizer": base["model"]["optim"]["name"],
         "params": params,
         "steps": steps,
+        "evaluated_step": evaluated_step,
         "epochs": round(steps * batch_size / len(splits.train), 2),
         "train_s": round(module.train_seconds, 1),
         "wall_s": round(wall_s, 1),
@@ -257,15 +261,18 @@ def tuned_settings(method: str) -> tuple[float | None, dict[str, Any], str]:
 
 
 def stale_rows(method: str) -> list[str]:
-    """The method's 10-minute rows (paths under the results folder) whose learning rate or
-    parameters differ from its best tuning trial's: retuning made them out of date."""
+    """The method's 10-minute rows (paths under the results folder) that are out of date:
+    trained with another learning rate or parameters than its best tuning trial's, or
+    evaluated at an earlier checkpoint than the run's final step (rows measured before
+    ``evaluated_step`` was recorded could not rule that out)."""
     lr, params, _ = tuned_settings(method)
-    if lr is None:
-        return []
     stale = []
     for path in sorted((RESULTS_DIR / "cifar10_budget").glob(f"{method}_seed*.json")):
         row = json.loads(path.read_text())["row"]
-        if row["method"] == method and (row["lr"] != lr or row["params"] != params):
+        if row["method"] != method:
+            continue
+        retuned = lr is not None and (row["lr"] != lr or row["params"] != params)
+        if retuned or row.get("evaluated_step") != row["steps"]:
             stale.append(str(path.relative_to(RESULTS_DIR)))
     return stale
 
@@ -410,7 +417,7 @@ def main() -> None:
     what.add_argument("--reference", choices=["random", "supervised"])
     what.add_argument("--study", choices=sorted(STUDIES), help="one-factor variants of a method on the proxy data (fixed epochs)")
     what.add_argument("--best", type=int, metavar="K", help="print the K methods with the best seed-0 linear probe and exit")
-    what.add_argument("--stale", choices=METHODS, help="print the method's 10-minute rows trained with other settings than its best trial, and exit")
+    what.add_argument("--stale", choices=METHODS, help="print the method's out-of-date 10-minute rows (other settings than its best trial, or not evaluated at the final step), and exit")
     parser.add_argument("--budget-min", type=float, default=10.0, help="training minutes per run")
     parser.add_argument("--proxy-min", type=float, default=2.0, help="training minutes per tuning trial")
     parser.add_argument("--batch-size", type=int, default=256)
