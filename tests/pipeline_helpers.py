@@ -30,7 +30,6 @@ def run_args(run_dir: Path) -> list[str]:
     return ["--run_dir", str(run_dir)]
 
 
-
 class SlowSteps(L.Callback):
     """Sleeps after each training step (``--trainer.callbacks+=pipeline_helpers.SlowSteps``),
     so that a test can signal a subprocess at a chosen point of a run."""
@@ -64,3 +63,14 @@ class PoisonWeights(L.Callback):
     def on_train_batch_end(self, trainer, pl_module, *args) -> None:
         if self.when == "end" and trainer.global_step == self.step:
             self._poison(trainer, pl_module)
+
+
+class RaiseAtStep(L.Callback):
+    """Raises a plain ValueError at a step: stands for a bug inside a run."""
+
+    def __init__(self, step: int = 1) -> None:
+        self.step = step
+
+    def on_train_batch_start(self, trainer, pl_module, *args) -> None:
+        if trainer.global_step == self.step:
+            raise ValueError("planted bug")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -36,8 +38,66 @@ def test_unknown_keys_and_wrong_types_name_the_key_and_choices(override, expecte
 
 
 def test_num_states_not_dividing_the_projector_fails_before_training(tmp_path) -> None:
-    with pytest.raises(ValueError, match=r"model.method.num_states=7.*projector\[-1\]=512"):
+    with pytest.raises(ConfigError, match=r"num_states=7 must divide the projector output \(projector\[-1\]\) of dimension D=512"):
         build_cli([*BASE, *run_args(tmp_path), "--model.method.num_states", "7"])
+    assert not (tmp_path / "checkpoints").exists()
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        (["--model.method.num_states", "0"], "num_states must be >= 2, got 0"),
+        (["--data.augment.preset", "simclr2"], r"data.augment.preset.*'simclr', 'asymmetric', 'custom'"),
+        (["--trainer.max_epoch", "3"], "unknown configuration key 'trainer.max_epoch'. Did you mean 'trainer.max_epochs'"),
+        (["--model.method.estimator", "average"], "unknown configuration key 'model.method.estimator'.*Valid keys: projector, num_states"),
+    ],
+)
+def test_bad_values_and_typod_prefixes_exit_2_in_one_line(override, expected, capsys, tmp_path) -> None:
+    assert main(["pretrain", *BASE, *run_args(tmp_path), *override]) == 2
+    err = capsys.readouterr().err
+    assert re.search(expected, err), err
+    assert "Traceback" not in err
+
+
+def test_every_loss_setting_is_a_configuration_key(tmp_path) -> None:
+    cli = build_cli([*BASE, *run_args(tmp_path), "--model.method.off_diagonal_weight", "0.5", "--model.method.temperature", "0.7"])
+    loss = cli.model.method.loss
+    assert (loss.off_diagonal_weight, loss.temperature, loss.num_states) == (0.5, 0.7, 16)
+    cli = build_cli([*BASE, *run_args(tmp_path), "--model.method", "infossl.methods.EntRecBYOL", "--model.method.projector", "[32,16]",
+                     "--model.method.predictor", "[32,16]", "--model.method.estimator", "average", "--model.method.kappa", "3"])
+    assert (cli.model.method.loss.estimator, cli.model.method.loss.kappa) == ("average", 3.0)
+
+
+def test_help_explains_methods_and_offers_only_concrete_ones(capsys) -> None:
+    assert subprocess.run([sys.executable, "-m", "infossl", "quickstart", "--help"], capture_output=True, text=True).stdout.startswith(
+        "usage: infossl quickstart"
+    )
+    with pytest.raises(SystemExit):
+        build_cli(["--model.method.help", "IMSVD"])
+    text = capsys.readouterr().out
+    assert "information-maximized soft variable discretization (Niu et al.)" in text
+    assert "--model.method.off_diagonal_weight" in text and "redundancy" in text
+    with pytest.raises(SystemExit):
+        build_cli(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    offered = re.search(r"known subclasses: (infossl\.methods\..*?)\)", text).group(1)
+    assert "infossl.methods.IMSVD" in offered and "infossl.methods.EntRecBYOL" in offered
+    assert all(name not in offered for name in ("infossl.methods.Method,", "JointEmbeddingMethod", "TeacherStudentMethod"))
+
+
+def test_an_unexpected_error_keeps_its_traceback(tmp_path) -> None:
+    # a bug (here: an exception infossl does not expect) is never turned into a one-line message
+    done = subprocess.run(
+        [sys.executable, "-m", "infossl", "pretrain", *BASE, *run_args(tmp_path), "--trainer.max_steps", "2",
+         "--trainer.callbacks+=pipeline_helpers.RaiseAtStep"],
+        capture_output=True, text=True, cwd=Path(__file__).parent,
+    )
+    assert done.returncode == 1
+    assert "Traceback" in done.stderr and "ValueError: planted bug" in done.stderr
+    # --debug shows the traceback of an input error too
+    done = subprocess.run([sys.executable, "-m", "infossl", "--debug", "eval", str(tmp_path / "missing.ckpt"), "--data", "x.npz"],
+                          capture_output=True, text=True)
+    assert done.returncode == 1 and "Traceback" in done.stderr and "MissingPathError: checkpoint not found" in done.stderr
 
 
 def test_unknown_config_file_lists_the_shipped_ones() -> None:

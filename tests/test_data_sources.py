@@ -95,7 +95,7 @@ def test_empty_folder_is_a_clear_error(tmp_path, labelled) -> None:
 
 
 def test_torchvision_source_without_download_names_the_fix(tmp_path) -> None:
-    with pytest.raises(FileNotFoundError, match="data.download=true"):
+    with pytest.raises(FileNotFoundError, match="add --data.download true"):
         load_torchvision("cifar10", tmp_path, download=False)
 
 

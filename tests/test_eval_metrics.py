@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from infossl.eval import diagnostics as dg
+from infossl import diagnostics as dg
 from infossl.eval.knn import knn_evaluate, knn_scores
 from infossl.eval.linear import ProbeConfig, linear_probe
 

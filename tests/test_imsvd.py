@@ -122,7 +122,7 @@ def test_weights_scale_terms() -> None:
 
 @pytest.mark.parametrize(
     ("shape", "num_states", "message"),
-    [((8, 30), 4, "multiple of num_states"), ((8, 4), 4, "M >= 2")],
+    [((8, 30), 4, "num_states=4 must divide .* D=30"), ((8, 4), 4, "D=4 into M = D / num_states >= 2")],
 )
 def test_bad_splits_raise(shape: tuple[int, int], num_states: int, message: str) -> None:
     z = torch.randn(*shape)

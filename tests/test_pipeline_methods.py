@@ -13,7 +13,7 @@ from infossl.cli.pretrain import build_cli
 from infossl.data import SSLDataModule, SyntheticConfig
 from infossl.methods import BYOL, EMI, IMSVD, BarlowTwins, EntRec, EntRecBYOL, SimCLR, VICReg
 from infossl.models import BackboneSpec
-from infossl.training import SSLModule
+from infossl.training import OptimConfig, SSLModule
 
 from pipeline_helpers import CPU_TRAINER, TINY_DATA, run_args
 
@@ -76,3 +76,16 @@ def test_shipped_recipe_builds_and_runs_two_steps(config: str, tmp_path) -> None
     assert cli.trainer.global_step == 2
     assert math.isfinite(cli.trainer.callback_metrics["train/loss"].item())
     assert (tmp_path / "config.yaml").is_file() and (tmp_path / "checkpoints" / "last.ckpt").is_file()
+
+
+def test_the_schedule_is_given_the_global_batch_size() -> None:
+    spec = BackboneSpec(widths=(8, 16, 16, 16))
+    scaled = OptimConfig(lr=0.5, scale_lr_by_batch=True, warmup_epochs=0)
+    with pytest.raises(ValueError, match="scale_lr_by_batch needs the global batch size"):
+        SSLModule(SimCLR(projector=(32, 16)), spec, scaled)
+    data = SSLDataModule(batch_size=16, synthetic=SyntheticConfig(64, 32))
+    with pytest.raises(ValueError, match="batch_size=32.*differs from the data module's batch_size=16"):
+        tiny_trainer(max_steps=1).fit(SSLModule(SimCLR(projector=(32, 16)), spec, scaled, batch_size=32), datamodule=data)
+    trainer = tiny_trainer(max_steps=1)
+    trainer.fit(SSLModule(SimCLR(projector=(32, 16)), spec, scaled, batch_size=16), datamodule=data)
+    assert trainer.optimizers[0].param_groups[0]["initial_lr"] == pytest.approx(0.5 * 16 / 256)

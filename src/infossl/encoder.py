@@ -8,6 +8,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from infossl.errors import InputError, MissingPathError
 from infossl.models.backbones import BackboneSpec, build_backbone
 
 #: bumped when the checkpoint layout changes; checked when loading
@@ -18,11 +19,11 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     """The checkpoint dict, after checking it is an infossl checkpoint we can read."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"checkpoint not found: {path}")
+        raise MissingPathError(f"checkpoint not found: {path}")
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
-        raise ValueError(f"{path} is not a readable PyTorch checkpoint: {error}") from error
+        raise InputError(f"{path} is not a readable PyTorch checkpoint: {error}") from error
     checkpoint_info(checkpoint, str(path))
     return checkpoint
 
@@ -32,9 +33,9 @@ def checkpoint_info(checkpoint: Any, source: str = "checkpoint") -> dict[str, An
     version can read it; ``source`` names the file in the error messages."""
     info = checkpoint.get("infossl") if isinstance(checkpoint, dict) else None
     if info is None or "state_dict" not in checkpoint:
-        raise ValueError(f"{source} is not an infossl checkpoint (no 'infossl' section or 'state_dict')")
+        raise InputError(f"{source} is not an infossl checkpoint (no 'infossl' section or 'state_dict')")
     if info.get("format_version", 0) > CHECKPOINT_FORMAT_VERSION:
-        raise ValueError(
+        raise InputError(
             f"{source} has checkpoint format {info['format_version']}; this infossl reads up to {CHECKPOINT_FORMAT_VERSION}"
         )
     return info
@@ -76,7 +77,7 @@ class Encoder(nn.Module):
 
     def preprocess(self, images: Tensor) -> Tensor:
         if images.ndim != 4 or images.shape[1] != 3:
-            raise ValueError(f"Encoder expects images of shape (N, 3, H, W); got {tuple(images.shape)}")
+            raise InputError(f"Encoder expects images of shape (N, 3, H, W); got {tuple(images.shape)}")
         x = images.float() / 255 if images.dtype == torch.uint8 else images.float()
         if self.image_size is not None and x.shape[-2:] != (self.image_size, self.image_size):
             x = nn.functional.interpolate(x, size=(self.image_size, self.image_size), mode="bilinear", antialias=True)
@@ -94,12 +95,12 @@ def _method_spec(ckpt: dict[str, Any], path: Path) -> dict[str, Any]:
         return spec
     config_path = path.parent.parent / "config.yaml"
     if not config_path.is_file():
-        raise ValueError(f"{path} does not record its method's settings and no run config is at {config_path}")
+        raise InputError(f"{path} does not record its method's settings and no run config is at {config_path}")
     import yaml
 
     method = ((yaml.safe_load(config_path.read_text()) or {}).get("model") or {}).get("method")
     if not isinstance(method, dict) or "class_path" not in method:
-        raise ValueError(f"{config_path} has no model.method class_path")
+        raise InputError(f"{config_path} has no model.method class_path")
     return method
 
 
@@ -123,7 +124,7 @@ def encoder_and_method_from(ckpt: dict[str, Any], path: Path):
     try:
         method.load_state_dict({k[len(prefix) :]: v for k, v in ckpt["state_dict"].items() if k.startswith(prefix)})
     except RuntimeError as error:
-        raise ValueError(f"{path}: the method's weights do not match its recorded settings: {str(error).splitlines()[0]}") from error
+        raise InputError(f"{path}: the method's weights do not match its recorded settings: {str(error).splitlines()[0]}") from error
     return encoder, method
 
 
@@ -139,7 +140,7 @@ def _encoder_from(ckpt: dict[str, Any]) -> Encoder:
     try:
         backbone.load_state_dict(backbone_state_dict(ckpt))
     except RuntimeError as error:
-        raise ValueError(
+        raise InputError(
             f"the checkpoint's weights do not match its recorded backbone {info['backbone']}: {str(error).splitlines()[0]}"
         ) from error
     pre = info.get("preprocess") or {}

@@ -5,15 +5,18 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
+from infossl.errors import MissingPathError
+
 
 def config_root() -> Path:
     return Path(str(resources.files("infossl") / "configs"))
 
 
 def packaged_configs() -> list[str]:
-    """Names like ``cifar10/imsvd.yaml`` of every shipped config."""
+    """Names like ``cifar10/imsvd.yaml`` of every shipped recipe (a family's shared
+    ``_base.yaml``, which its recipes include with ``config: _base.yaml``, is left out)."""
     root = config_root()
-    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*.yaml"))
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*.yaml") if not p.name.startswith("_"))
 
 
 def resolve_config(value: str) -> str:
@@ -25,7 +28,7 @@ def resolve_config(value: str) -> str:
     candidate = config_root() / name
     if candidate.is_file():
         return str(candidate)
-    raise FileNotFoundError(
+    raise MissingPathError(
         f"--config {value}: no such file, and no shipped config of that name; shipped configs: "
         + ", ".join(packaged_configs())
     )

@@ -1,24 +1,31 @@
-"""Turn configuration parse errors into messages that list the valid choices."""
+"""Configuration errors: parse errors turned into messages that list the valid choices."""
 
 from __future__ import annotations
 
 import difflib
 import importlib
-import inspect
 import re
 
+from infossl.errors import InputError
 
-class ConfigError(ValueError):
+
+class ConfigError(InputError):
     """A configuration key or value that cannot work; raised before any training."""
 
 
 def _class_parameters(class_path: str) -> list[str]:
+    """The configuration keys of a class as jsonargparse sees them (including the
+    loss arguments a method forwards with ``**loss_args``)."""
+    from jsonargparse import ArgumentParser
+
     module_name, _, name = class_path.rpartition(".")
     try:
         cls = getattr(importlib.import_module(module_name), name)
+        parser = ArgumentParser()
+        parser.add_class_arguments(cls, "init")
     except (ImportError, AttributeError, ValueError):
         return []
-    return [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+    return [key.removeprefix("init.") for key in parser.get_defaults().keys()]
 
 
 def _suggest(bad: str, valid: list[str]) -> str:
@@ -52,4 +59,4 @@ def explain(message: str, valid_keys: list[str]) -> str:
             f"unknown configuration key '{key}.{option}' for {class_path}."
             f"{_suggest(option, parameters)}"
         )
-    return message
+    return " ".join(line.strip() for line in message.splitlines())  # jsonargparse's indented lines, in one

@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from infossl.cli.options import add_option, command_parser
+from infossl.errors import InputError, MissingPathError
+
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="infossl explain",
-        description="Explain a pretrained checkpoint with figures (PNG) and an index.html: singular-value "
+    parser = command_parser(
+        "infossl explain",
+        "Explain a pretrained checkpoint with figures (PNG) and an index.html: singular-value "
         "spectrum and a 2-D feature map for every method; for IMSVD the joint matrix, state usage and the "
         "images behind each state.",
     )
@@ -19,8 +22,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--variables", type=int, nargs="+", help="IMSVD variables to show images for (default: the 3 most used)")
     parser.add_argument("--zoom", type=int, default=4, help="variables in the zoomed joint heatmap")
     parser.add_argument("--map", choices=["pca", "umap"], default="pca", help="2-D map of the features (umap if installed)")
-    parser.add_argument("--max-images", type=int, default=5000, help="use at most this many images (seeded subset)")
-    parser.add_argument("--batch-size", type=int, default=512)
+    add_option(parser, "--max_images", type=int, default=5000, help="use at most this many images (seeded subset)")
+    add_option(parser, "--batch_size", type=int, default=512)
     parser.add_argument("--device", default="auto", help="cpu, cuda, ... (auto: cuda when available)")
     return parser
 
@@ -33,9 +36,9 @@ def load_explain_images(data: str | Path, image_size: int | None):
     if path.is_file():
         return load_npz(path)[1]
     if not path.is_dir():
-        raise FileNotFoundError(f"--data: no file or folder at {path}")
+        raise MissingPathError(f"--data: no file or folder at {path}")
     if image_size is None:
-        raise ValueError("image folders need an image size; the checkpoint records none")
+        raise InputError("image folders need an image size; the checkpoint records none")
     has_classes = any(p.is_dir() for p in path.iterdir())
     return load_image_folder(path, image_size, labelled=has_classes)
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
+import os
 import sys
 
-USAGE = """infossl <command> [options]
+USAGE = """infossl [--debug] <command> [options]
 
 commands:
   pretrain     pretrain an encoder: infossl pretrain --config cifar10/imsvd.yaml [--key value ...]
@@ -16,18 +16,26 @@ commands:
   export       infossl export CHECKPOINT OUT: backbone weights as OUT.pt and OUT.safetensors
   configs      list the configs shipped with infossl
 
-'infossl pretrain --help' lists every configuration key."""
+'infossl COMMAND --help' explains a command; 'infossl pretrain --help' lists every
+configuration key and 'infossl pretrain --model.method.help IMSVD' a method's.
+
+Bad input (an unknown key, a missing file, a wrong array layout) is reported in one
+line with exit status 2; --debug (or INFOSSL_DEBUG=1) shows its traceback too. Any
+other error is a bug in infossl and always keeps its traceback."""
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    debug = os.environ.get("INFOSSL_DEBUG", "") not in ("", "0")
+    if argv and argv[0] == "--debug":
+        debug, argv = True, argv[1:]
     if not argv or argv[0] in ("-h", "--help"):
         print(USAGE)
         return 0 if argv else 2
     command, rest = argv[0], argv[1:]
-    from infossl.cli.errors import ConfigError
     from infossl.cli.pretrain import RunInterrupted
-    from infossl.training.module import NonFiniteLossError
+    from infossl.errors import InputError
+    from infossl.training.reliability import NonFiniteLossError
 
     try:
         if command == "pretrain":
@@ -51,7 +59,9 @@ def main(argv: list[str] | None = None) -> int:
 
             run_compare(rest)
         elif command == "export":
-            parser = argparse.ArgumentParser(prog="infossl export", description="export backbone weights")
+            from infossl.cli.options import command_parser
+
+            parser = command_parser("infossl export", "Export the backbone weights of a checkpoint.")
             parser.add_argument("checkpoint")
             parser.add_argument("out", help="output path without suffix; writes OUT.pt and OUT.safetensors")
             ns = parser.parse_args(rest)
@@ -68,10 +78,14 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"infossl: unknown command {command!r}\n\n{USAGE}", file=sys.stderr)
             return 2
-    except (ConfigError, FileNotFoundError, ValueError) as error:
+    except InputError as error:
+        if debug:
+            raise
         print(f"infossl {command}: error: {error}", file=sys.stderr)
         return 2
     except NonFiniteLossError as error:
+        if debug:
+            raise
         print(f"infossl {command}: training diverged: {error}", file=sys.stderr)
         return 1
     except RunInterrupted as stop:

@@ -22,8 +22,18 @@ from lightning.pytorch.utilities import rank_zero_warn
 from infossl.cli.configs import resolve_config_args
 from infossl.cli.errors import ConfigError, explain
 from infossl.data import SSLDataModule
-from infossl.training import DiagnosticsMonitor, KNNMonitor, OnlineLinearProbe, SSLModule
-from infossl.training.reliability import AtomicCheckpointIO, FinalCheckpoint, GracefulShutdown
+from infossl.errors import MissingPathError
+from infossl.training import (
+    DiagnosticsMonitor,
+    KNNMonitor,
+    OnlineLinearProbe,
+    SSLModule,
+)
+from infossl.training.reliability import (
+    AtomicCheckpointIO,
+    FinalCheckpoint,
+    GracefulShutdown,
+)
 
 
 class RunInterrupted(Exception):
@@ -58,11 +68,24 @@ class ResumableCSVLogger(CSVLogger):
 
 
 class PretrainCLI(LightningCLI):
+    """LightningCLI over :class:`SSLModule` and :class:`SSLDataModule`, with infossl's run
+    folder, loggers, reliability callbacks and errors that name the key at fault."""
+
     def parse_arguments(self, parser, args) -> None:
         try:
             super().parse_arguments(parser, args)
         except ArgumentError as error:
             raise ConfigError(explain(str(error), list(parser.get_defaults().keys()))) from None
+
+    def instantiate_classes(self) -> None:
+        # a constructor that rejects its value (num_states=0, a projector K does not
+        # divide, ...) is a configuration error: one line, exit status 2, before any work
+        try:
+            super().instantiate_classes()
+        except ConfigError:
+            raise
+        except ValueError as error:
+            raise ConfigError(f"invalid configuration: {error}") from error
 
     def add_arguments_to_parser(self, parser) -> None:
         parser.add_argument("--run_dir", type=str, default="runs/default", help="folder for config, checkpoints and logs")
@@ -76,6 +99,8 @@ class PretrainCLI(LightningCLI):
         parser.set_defaults({"checkpoint.save_last": True, "checkpoint.save_top_k": 0, "checkpoint.enable_version_counter": False})
         parser.link_arguments("run_dir", "checkpoint.dirpath", compute_fn=lambda run_dir: str(Path(run_dir) / "checkpoints"))
         parser.link_arguments("seed_everything", "data.seed")
+        # the learning-rate scaling needs the global batch: given once, as data.batch_size
+        parser.link_arguments("data.batch_size", "model.batch_size")
 
     def instantiate_trainer(self, **kwargs: Any):
         run_dir = Path(self._get(self.config, "run_dir"))
@@ -101,7 +126,7 @@ class PretrainCLI(LightningCLI):
                 rank_zero_warn(f"{last} holds a checkpoint of an earlier run; this new run replaces it (--resume true continues it instead)")
             return None
         if not last.is_file():
-            raise FileNotFoundError(f"--resume: no checkpoint at {last}; run without --resume to start a new run")
+            raise MissingPathError(f"--resume: no checkpoint at {last}; run without --resume to start a new run")
         return str(last)
 
 
@@ -114,8 +139,9 @@ TRAINER_DEFAULTS = {
 }
 
 
-def build_cli(args: list[str], **kwargs: Any) -> PretrainCLI:
-    """Parse ``args`` (config files and overrides) and build model, data and trainer."""
+def build_cli(args: list[str], prog: str = "infossl pretrain", **kwargs: Any) -> PretrainCLI:
+    """Parse ``args`` (config files and overrides) and build model, data and trainer;
+    ``prog`` names the command in usage and help."""
     # args are passed explicitly, also when they came from our own command line
     warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
     return PretrainCLI(
@@ -126,7 +152,9 @@ def build_cli(args: list[str], **kwargs: Any) -> PretrainCLI:
         seed_everything_default=0,
         trainer_defaults=TRAINER_DEFAULTS,
         save_config_kwargs={"overwrite": True},
-        parser_kwargs={"prog": "infossl pretrain", "default_env": False, "exit_on_error": False},
+        # allow_abbrev=False: a typo'd prefix such as --trainer.max_epoch is an error, never
+        # silently taken for --trainer.max_epochs
+        parser_kwargs={"prog": prog, "default_env": False, "exit_on_error": False, "allow_abbrev": False},
         **kwargs,
     )
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 import time
 
 from infossl.cli.pretrain import build_cli
+from infossl.errors import InputError
 from infossl.training import evaluate_knn
 
 QUICKSTART_CONFIG = "quickstart/imsvd.yaml"
 
 
 def quickstart(overrides: list[str]) -> dict[str, float]:
-    cli = build_cli(["--config", QUICKSTART_CONFIG, *overrides])
+    cli = build_cli(["--config", QUICKSTART_CONFIG, *overrides], prog="infossl quickstart")
     model, data, trainer = cli.model, cli.datamodule, cli.trainer
     data.setup("fit")
     before = evaluate_knn(model.backbone, data, model.device)
@@ -25,7 +26,7 @@ def quickstart(overrides: list[str]) -> dict[str, float]:
     seconds = time.perf_counter() - start
     after = evaluate_knn(model.backbone, data, model.device)
     if before is None or after is None:
-        raise ValueError("quickstart needs labelled data for its kNN evaluation; keep data.source=synthetic")
+        raise InputError("quickstart needs labelled data for its kNN evaluation; keep data.source=synthetic")
     n_train, n_test = len(data.train_set), len(data.val_set)
     print(
         f"\ninfossl quickstart: IMSVD on {n_train} generated shape images ({data.num_classes} classes), "

@@ -9,12 +9,19 @@ resumed run draws the same augmentations as an uninterrupted one.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 import torch
 from torch import Tensor, nn
 
-CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
-CIFAR_STD = (0.2470, 0.2435, 0.2616)
+from infossl.errors import InputError
+
+#: the default normalization, as in torchvision's and timm's pretrained models
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+#: CIFAR-10's training-set statistics, set by the shipped CIFAR-10 recipes
+CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
+CIFAR10_STD = (0.2470, 0.2435, 0.2616)
 
 
 @dataclass
@@ -43,18 +50,20 @@ class AugmentConfig:
         jitter: colour-jitter strengths (brightness, contrast, saturation, hue)
             for the presets ("asymmetric" uses saturation 0.2 as published).
         jitter_p, grayscale_p: probabilities of colour jitter and grayscale.
-        mean, std: normalization.
+        mean, std: per-channel normalization of [0, 1] images; ImageNet's statistics
+            by default (the torchvision and timm convention), whatever the data: set
+            your data's own (the CIFAR-10 recipes set CIFAR-10's).
         views: per-view settings, used when preset is "custom".
     """
 
-    preset: str = "simclr"
+    preset: Literal["simclr", "asymmetric", "custom"] = "simclr"
     image_size: int | None = None
     crop_scale: tuple[float, float] = (0.2, 1.0)
     jitter: tuple[float, float, float, float] = (0.4, 0.4, 0.4, 0.1)
     jitter_p: float = 0.8
     grayscale_p: float = 0.2
-    mean: tuple[float, float, float] = CIFAR_MEAN
-    std: tuple[float, float, float] = CIFAR_STD
+    mean: tuple[float, float, float] = IMAGENET_MEAN
+    std: tuple[float, float, float] = IMAGENET_STD
     views: list[ViewConfig] = field(default_factory=lambda: [ViewConfig(), ViewConfig()])
 
     def resolved_views(self) -> list[ViewConfig]:
@@ -69,9 +78,9 @@ class AugmentConfig:
             ]
         if self.preset == "custom":
             if len(self.views) < 2:
-                raise ValueError(f"data.augment.views: need at least 2 views, got {len(self.views)}")
+                raise InputError(f"data.augment.views: need at least 2 views, got {len(self.views)}")
             return list(self.views)
-        raise ValueError(f"data.augment.preset={self.preset!r}; expected 'simclr', 'asymmetric' or 'custom'")
+        raise InputError(f"data.augment.preset={self.preset!r}; expected 'simclr', 'asymmetric' or 'custom'")
 
 
 def _view_pipeline(view: ViewConfig, size: int) -> nn.Module:

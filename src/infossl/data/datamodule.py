@@ -14,6 +14,7 @@ from infossl.data.augment import AugmentConfig, MultiViewAugment, Normalize
 from infossl.data.lazy_folder import FolderImages
 from infossl.data.sources import ImageSet, load_image_folder, load_npz, load_torchvision
 from infossl.data.synthetic import make_shapes
+from infossl.errors import InputError
 
 Source = Literal["synthetic", "npz", "image_folder", "unlabeled_folder", "cifar10", "cifar100", "stl10"]
 
@@ -96,11 +97,11 @@ class SSLDataModule(L.LightningDataModule):
     ) -> None:
         super().__init__()
         if source not in ("synthetic", "cifar10", "cifar100", "stl10") and path is None:
-            raise ValueError(f"data.path is required for data.source={source!r}")
+            raise InputError(f"data.path is required for data.source={source!r}")
         if batch_size < 2:
-            raise ValueError(f"data.batch_size must be >= 2, got {batch_size}")
+            raise InputError(f"data.batch_size must be >= 2, got {batch_size}")
         if not 0.0 < val_fraction < 1.0:
-            raise ValueError(f"data.val_fraction must be in (0, 1), got {val_fraction}")
+            raise InputError(f"data.val_fraction must be in (0, 1), got {val_fraction}")
         self.source, self.path, self.val_path = source, path, val_path
         self.val_fraction, self.image_size = val_fraction, image_size
         self.in_memory, self.strict = in_memory, strict
@@ -143,9 +144,9 @@ class SSLDataModule(L.LightningDataModule):
             self.val_set = None
         world = self.world_size
         if self.batch_size % world != 0:
-            raise ValueError(f"data.batch_size={self.batch_size} is not divisible by the {world} processes")
+            raise InputError(f"data.batch_size={self.batch_size} is not divisible by the {world} processes")
         if len(self.train_set) < self.batch_size:
-            raise ValueError(
+            raise InputError(
                 f"data.batch_size={self.batch_size} is larger than the {len(self.train_set)} training images"
             )
         self.augment = MultiViewAugment(self.augment_config, self.train_set.image_size, seed=self.seed)

@@ -17,7 +17,14 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from infossl.data.sources import ImageCollection, decode_image, report_broken, scan_image_folder, verify_image
+from infossl.data.sources import (
+    ImageCollection,
+    decode_image,
+    report_broken,
+    scan_image_folder,
+    verify_image,
+)
+from infossl.errors import InputError
 
 
 class FolderImages(ImageCollection):
@@ -58,7 +65,7 @@ class FolderImages(ImageCollection):
             except ValueError as error:
                 self._failed.add(path)
                 warnings.warn(f"skipping an image that failed to decode during training: {error}", stacklevel=2)
-        raise ValueError(f"none of the {len(self.files)} images can be decoded")
+        raise InputError(f"none of the {len(self.files)} images can be decoded")
 
     def get(self, index: Tensor) -> Tensor:
         """uint8 images (len(index), 3, H, W); an undecodable file is replaced by the next good one."""

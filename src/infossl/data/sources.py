@@ -13,6 +13,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from infossl.errors import InputError, MissingPathError
+
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm"}
 
 
@@ -46,9 +48,9 @@ class ImageSet(ImageCollection):
 
     def __post_init__(self) -> None:
         if self.images.dtype != torch.uint8 or self.images.ndim != 4 or self.images.shape[1] != 3:
-            raise ValueError(f"ImageSet expects uint8 images of shape (N, 3, H, W); got {self.images.dtype} {tuple(self.images.shape)}")
+            raise InputError(f"ImageSet expects uint8 images of shape (N, 3, H, W); got {self.images.dtype} {tuple(self.images.shape)}")
         if self.labels is not None and self.labels.shape != (self.images.shape[0],):
-            raise ValueError(f"ImageSet: labels of shape {tuple(self.labels.shape)} for {self.images.shape[0]} images")
+            raise InputError(f"ImageSet: labels of shape {tuple(self.labels.shape)} for {self.images.shape[0]} images")
 
     def __len__(self) -> int:
         return self.images.shape[0]
@@ -74,21 +76,21 @@ NPZ_LAYOUT = (
 
 def _npz_images(archive: np.lib.npyio.NpzFile, key: str, path: Path) -> Tensor:
     if key not in archive.files:
-        raise ValueError(f"{path}: array {key!r} is missing (has {sorted(archive.files)}); expected layout: {NPZ_LAYOUT}")
+        raise InputError(f"{path}: array {key!r} is missing (has {sorted(archive.files)}); expected layout: {NPZ_LAYOUT}")
     x = archive[key]
     if x.dtype != np.uint8 or x.ndim != 4 or x.shape[-1] != 3:
-        raise ValueError(f"{path}: array {key!r} is {x.dtype} {x.shape}; expected uint8 (N, H, W, 3). Layout: {NPZ_LAYOUT}")
+        raise InputError(f"{path}: array {key!r} is {x.dtype} {x.shape}; expected uint8 (N, H, W, 3). Layout: {NPZ_LAYOUT}")
     return torch.from_numpy(np.ascontiguousarray(x)).permute(0, 3, 1, 2).contiguous()
 
 
 def _npz_labels(archive: np.lib.npyio.NpzFile, key: str, n: int, num_classes: int | None, path: Path) -> Tensor:
     if key not in archive.files:
-        raise ValueError(f"{path}: array {key!r} is missing (has {sorted(archive.files)}); expected layout: {NPZ_LAYOUT}")
+        raise InputError(f"{path}: array {key!r} is missing (has {sorted(archive.files)}); expected layout: {NPZ_LAYOUT}")
     y = archive[key]
     if not np.issubdtype(y.dtype, np.integer) or y.shape != (n,):
-        raise ValueError(f"{path}: array {key!r} is {y.dtype} {y.shape}; expected integers of shape ({n},)")
+        raise InputError(f"{path}: array {key!r} is {y.dtype} {y.shape}; expected integers of shape ({n},)")
     if n and (y.min() < 0 or (num_classes is not None and y.max() >= num_classes)):
-        raise ValueError(
+        raise InputError(
             f"{path}: array {key!r} has labels in [{y.min()}, {y.max()}]; expected 0..{(num_classes or 1) - 1}"
         )
     return torch.from_numpy(y.astype(np.int64))
@@ -98,7 +100,11 @@ def load_npz(path: str | Path) -> tuple[ImageSet, ImageSet]:
     """Train and test splits of an npz file in the layout of CIFAR-10's (see NPZ_LAYOUT)."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"npz file not found: {path}")
+        raise MissingPathError(
+            f"npz file not found: {path} (data.path). Point --data.path at your copy (layout: {NPZ_LAYOUT}), "
+            f"or use torchvision's CIFAR-10 instead: --data.source cifar10 --data.path DIR --data.download true "
+            f"(downloads once into DIR; needs network)"
+        )
     with np.load(path, allow_pickle=False) as archive:
         classes = tuple(str(c) for c in archive["classes"]) if "classes" in archive.files else ()
         num_classes = len(classes) or None
@@ -138,7 +144,7 @@ def decode_image(path: Path, size: int) -> np.ndarray:
             img = _to_rgb(img).copy()
     except Exception as error:  # PIL raises many types for broken files
         reason = "empty file" if path.is_file() and path.stat().st_size == 0 else f"{type(error).__name__}: {error}"
-        raise ValueError(f"{path}: {reason}") from error
+        raise InputError(f"{path}: {reason}") from error
     img = ImageOps.fit(img, (size, size), method=Image.Resampling.BICUBIC)
     return np.asarray(img, dtype=np.uint8)
 
@@ -166,18 +172,18 @@ def scan_image_folder(root: str | Path, labelled: bool = True) -> tuple[list[tup
     """Image files below ``root`` with their class index (-1 when unlabelled) and the class names."""
     root = Path(root)
     if not root.is_dir():
-        raise FileNotFoundError(f"image folder not found: {root}")
+        raise MissingPathError(f"image folder not found: {root}")
     if labelled:
         class_dirs = sorted(d for d in root.iterdir() if d.is_dir())
         if not class_dirs:
-            raise ValueError(f"{root}: expected one sub-folder per class, found none")
+            raise InputError(f"{root}: expected one sub-folder per class, found none")
         files = [(f, c) for c, d in enumerate(class_dirs) for f in _image_files(d)]
         classes = tuple(d.name for d in class_dirs)
     else:
         files = [(f, -1) for f in _image_files(root)]
         classes = ()
     if not files:
-        raise ValueError(f"{root}: no image files ({', '.join(sorted(IMAGE_SUFFIXES))}) found")
+        raise InputError(f"{root}: no image files ({', '.join(sorted(IMAGE_SUFFIXES))}) found")
     return files, classes
 
 
@@ -188,7 +194,7 @@ def report_broken(root: Path, broken: list[str], total: int, strict: bool) -> No
     listing = "\n  ".join(broken)
     if strict or len(broken) == total:
         why = "data.strict is set" if strict else "no image could be decoded"
-        raise ValueError(f"{root}: {len(broken)} of {total} image files are broken ({why}):\n  {listing}")
+        raise InputError(f"{root}: {len(broken)} of {total} image files are broken ({why}):\n  {listing}")
     warnings.warn(f"{root}: skipping {len(broken)} of {total} image files that cannot be decoded:\n  {listing}", stacklevel=3)
 
 
@@ -240,5 +246,8 @@ def load_torchvision(name: str, root: str | Path, download: bool) -> tuple[Image
                 ImageSet(torch.from_numpy(test.data), torch.from_numpy(test.labels.astype(np.int64)), tuple(test.classes)),
             )
     except RuntimeError as error:  # torchvision: "Dataset not found or corrupted"
-        raise FileNotFoundError(f"{name} not found under {root} ({error}); set data.download=true if you have network") from error
-    raise ValueError(f"unknown torchvision data set {name!r}; expected cifar10, cifar100 or stl10")
+        raise MissingPathError(
+            f"{name} not found under {root} ({error}); add --data.download true to download it there "
+            f"(needs network), or point --data.path at the folder that holds it"
+        ) from error
+    raise InputError(f"unknown torchvision data set {name!r}; expected cifar10, cifar100 or stl10")

@@ -1,9 +1,9 @@
-"""Evaluation of frozen encoders: kNN, linear probe, information diagnostics.
+"""Evaluation of frozen encoders: kNN, linear probe, information diagnostics
+(the diagnostics themselves live in :mod:`infossl.diagnostics`, below the methods
+that report them).
 
 - :mod:`infossl.eval.knn`: weighted kNN (chunked), top-1 / top-5.
 - :mod:`infossl.eval.linear`: linear probe (L-BFGS or SGD) with weight decay chosen on held-out training data.
-- :mod:`infossl.eval.diagnostics`: effective rank, entropies, IMSVD state usage and redundancy,
-  alignment / uniformity, cross-view information.
 - :mod:`infossl.eval.features`: evaluation splits and cached features.
 - :mod:`infossl.eval.evaluate`: all of it for one checkpoint (``infossl eval``).
 """

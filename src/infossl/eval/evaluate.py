@@ -11,9 +11,15 @@ import torch
 
 from infossl.data.augment import AugmentConfig, MultiViewAugment
 from infossl.data.sources import ImageSet
+from infossl.diagnostics import effective_rank, representation_report
 from infossl.encoder import encoder_and_method_from, read_checkpoint
-from infossl.eval.diagnostics import effective_rank, representation_report
-from infossl.eval.features import EvalSplits, cached_features, check_image_size, encode_images
+from infossl.errors import InputError
+from infossl.eval.features import (
+    EvalSplits,
+    cached_features,
+    check_image_size,
+    encode_images,
+)
 from infossl.eval.knn import knn_evaluate
 from infossl.eval.linear import ProbeConfig, linear_probe
 
@@ -92,7 +98,7 @@ def evaluate_encoder(
     train, test = features(splits.train, "train"), features(splits.test, "test")
     feature_seconds = time.perf_counter() - started
     if not (torch.isfinite(train).all() and torch.isfinite(test).all()):
-        raise ValueError("the backbone gives NaN or Inf features; the weights are broken")
+        raise InputError("the backbone gives NaN or Inf features; the weights are broken")
     results: dict[str, Any] = {
         "feature_dim": train.shape[1],
         "data": splits.description,

@@ -16,7 +16,8 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from infossl.eval import diagnostics as dg
+from infossl import diagnostics as dg
+from infossl.errors import InputError
 
 
 @dataclass
@@ -245,7 +246,7 @@ def explain_checkpoint(
     if len(data) > max_images:
         data = data.subset(torch.randperm(len(data), generator=torch.Generator().manual_seed(0))[:max_images])
     if len(data) < 2:
-        raise ValueError(f"explain needs at least 2 images, got {len(data)}")
+        raise InputError(f"explain needs at least 2 images, got {len(data)}")
     features = encode_images(encoder, data.images, batch_size, device, desc="features")
     with torch.no_grad():
         embedding = torch.cat([method.embed(f.to(device)).double().cpu() for f in torch.split(features, batch_size)])
@@ -270,7 +271,7 @@ def explain_checkpoint(
         m = clean.shape[1]
         bad = [v for v in variables or [] if not 0 <= v < m]
         if bad:
-            raise ValueError(f"--variables {bad}: this embedding has variables 0..{m - 1}")
+            raise InputError(f"--variables {bad}: this embedding has variables 0..{m - 1}")
         usage = dg.effective_states(clean.mean(dim=0))
         chosen = variables or usage.argsort(descending=True)[:3].tolist()
         diag = method.diagnostics(z1, z2)

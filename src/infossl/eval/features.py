@@ -16,6 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from infossl.data.sources import ImageSet, load_image_folder, load_npz
+from infossl.errors import InputError
 
 
 @dataclass
@@ -29,9 +30,9 @@ class EvalSplits:
 
 def _check_labelled(data: ImageSet, name: str) -> None:
     if data.labels is None:
-        raise ValueError(f"{name} has no labels; evaluation needs labelled train and test splits")
+        raise InputError(f"{name} has no labels; evaluation needs labelled train and test splits")
     if len(data) == 0:
-        raise ValueError(f"{name} is empty")
+        raise InputError(f"{name} is empty")
 
 
 def load_eval_splits(
@@ -48,16 +49,16 @@ def load_eval_splits(
     Image folders are decoded at ``image_size`` (the checkpoint's)."""
     if train is not None or test is not None:
         if train is None or test is None or data is not None:
-            raise ValueError("give either --data, or both --train and --test labelled image folders")
+            raise InputError("give either --data, or both --train and --test labelled image folders")
         if image_size is None:
-            raise ValueError("image folders need an image size (the checkpoint records none)")
+            raise InputError("image folders need an image size (the checkpoint records none)")
         splits = EvalSplits(
             load_image_folder(train, image_size, labelled=True),
             load_image_folder(test, image_size, labelled=True),
             f"train {train}, test {test}",
         )
     elif data is None:
-        raise ValueError("no evaluation data: give --data (npz or labelled folder) or --train and --test")
+        raise InputError("no evaluation data: give --data (npz or labelled folder) or --train and --test")
     else:
         path = Path(data)
         if path.suffix == ".npz" or path.is_file():
@@ -65,9 +66,9 @@ def load_eval_splits(
             splits = EvalSplits(train_set, test_set, f"{path} (x_train / x_test)")
         else:
             if not 0.0 < split_fraction < 1.0:
-                raise ValueError(f"--split-fraction must be in (0, 1), got {split_fraction}")
+                raise InputError(f"--split_fraction must be in (0, 1), got {split_fraction}")
             if image_size is None:
-                raise ValueError("image folders need an image size (the checkpoint records none)")
+                raise InputError("image folders need an image size (the checkpoint records none)")
             everything = load_image_folder(path, image_size, labelled=True)
             order = torch.randperm(len(everything), generator=torch.Generator().manual_seed(seed))
             n_test = max(1, int(round(split_fraction * len(everything))))
@@ -86,7 +87,7 @@ def check_image_size(data: ImageSet, expected: int | None, name: str, resize: bo
     size = tuple(data.images.shape[-2:])
     if expected is None or resize or size == (expected, expected):
         return
-    raise ValueError(
+    raise InputError(
         f"{name} has {size[0]}x{size[1]} images but the checkpoint was trained on {expected}x{expected}; "
         f"pass --resize to resize them (features of resized images are not comparable to published numbers)"
     )

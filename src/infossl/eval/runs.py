@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from infossl.errors import InputError
+
 #: columns of the comparison table: (key, header, format)
 COLUMNS = (
     ("run", "run", "{}"),
@@ -44,7 +46,7 @@ def summarize_run(run_dir: str | Path) -> dict[str, Any]:
     run_dir = Path(run_dir)
     config_path = run_dir / "config.yaml"
     if not config_path.is_file():
-        raise ValueError(f"{run_dir} is not an infossl run folder (no config.yaml)")
+        raise InputError(f"{run_dir} is not an infossl run folder (no config.yaml)")
     config = yaml.safe_load(config_path.read_text()) or {}
     model = config.get("model") or {}
     rows = _metrics(run_dir)

@@ -3,7 +3,8 @@ precision policy for batch statistics."""
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import inspect
+from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor, nn
@@ -65,6 +66,15 @@ class PairLoss(nn.Module):
         else:  # skip the context manager: it costs as much as a small loss
             loss, terms = self.compute(z1, z2)
         return LossOutput(loss, {key: value.detach() for key, value in terms.items()})
+
+    def settings(self) -> dict[str, Any]:
+        """The constructor arguments that rebuild this loss, ``type(loss)(**loss.settings())``.
+
+        As scikit-learn's ``get_params``: every ``__init__`` parameter is stored as
+        the attribute of the same name (a convention each loss keeps and a test checks).
+        """
+        parameters = inspect.signature(type(self).__init__).parameters.values()
+        return {p.name: getattr(self, p.name) for p in parameters if p.name != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
 
     def compute(self, z1: Tensor, z2: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         """The objective on local float32/float64 inputs: (loss, terms)."""

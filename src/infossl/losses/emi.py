@@ -52,8 +52,8 @@ import torch
 from torch import Tensor
 
 from infossl.distributed import gather_with_grad
-from infossl.losses.base import PairLoss
 from infossl.losses import functional
+from infossl.losses.base import PairLoss
 
 #: added to each variance when standardizing, so a constant dimension maps to zeros
 VARIANCE_FLOOR = 1e-12

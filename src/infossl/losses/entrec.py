@@ -29,6 +29,7 @@ Distributed: each process scores its own rows against the gathered batch
 from __future__ import annotations
 
 import math
+from typing import Literal, get_args
 
 import torch
 import torch.nn.functional as F
@@ -37,7 +38,8 @@ from torch import Tensor
 from infossl.distributed import gather_with_grad
 from infossl.losses.base import PairLoss
 
-ESTIMATORS = ("expectation", "average")
+Estimator = Literal["expectation", "average"]
+ESTIMATORS = get_args(Estimator)
 
 
 class EntRecLoss(PairLoss):
@@ -48,7 +50,7 @@ class EntRecLoss(PairLoss):
         estimator: "expectation" (plug-in, default) or "average" (Joe's).
     """
 
-    def __init__(self, kappa: float = 10.0, estimator: str = "expectation") -> None:
+    def __init__(self, kappa: float = 10.0, estimator: Estimator = "expectation") -> None:
         super().__init__()
         if kappa <= 0:
             raise ValueError(f"EntRecLoss: kappa must be > 0, got {kappa}")

@@ -39,6 +39,18 @@ from infossl.losses.base import PairLoss
 PROBABILITY_FLOOR = 1e-8
 
 
+def split_variables(dim: int, num_states: int, what: str = "the embedding") -> int:
+    """M = dim / K variables; ValueError unless ``dim`` is a multiple of ``num_states``
+    with at least 2 variables (the one check, shared by the loss, the method and the
+    diagnostics)."""
+    if num_states < 2 or dim % num_states != 0 or dim // num_states < 2:
+        raise ValueError(
+            f"IMSVD: num_states={num_states} must divide {what} of dimension D={dim} into M = D / num_states "
+            f">= 2 variables (choose num_states >= 2 dividing D, at most D / 2)"
+        )
+    return dim // num_states
+
+
 class _JointEntropyTerms(torch.autograd.Function):
     """Diagonal and off-diagonal x log x sums of J = P1^T P2 / N in one pass.
 
@@ -95,7 +107,9 @@ class IMSVDLoss(PairLoss):
         num_states: K, the number of states of each variable; the embedding
             dimension D must be a multiple of K with D / K >= 2 variables.
         temperature: softmax temperature T of the soft discretization.
-        invariance_weight, diagonal_weight, off_diagonal_weight: term weights.
+        invariance_weight: weight of the invariance term L_ti.
+        diagonal_weight: weight of the diagonal-block term L_dia.
+        off_diagonal_weight: weight of the off-diagonal-block (redundancy) term L_off.
 
     Terms: ``invariance``, ``diagonal``, ``off_diagonal`` (unweighted).
     """
@@ -119,15 +133,15 @@ class IMSVDLoss(PairLoss):
         self.diagonal_weight = diagonal_weight
         self.off_diagonal_weight = off_diagonal_weight
 
+    def check_embedding_dim(self, dim: int, what: str = "the embedding") -> int:
+        """The number of variables M = dim / K; ValueError unless ``dim`` splits
+        into M >= 2 variables of ``num_states`` states."""
+        return split_variables(dim, self.num_states, what)
+
     def soft_states(self, z: Tensor) -> Tensor:
         """N x D logits -> N x M x K soft state assignments (clamped softmax)."""
         n, d = z.shape
-        if d % self.num_states != 0 or d // self.num_states < 2:
-            raise ValueError(
-                f"IMSVDLoss: embedding shape {(n, d)} cannot be split into M >= 2 "
-                f"variables of num_states={self.num_states} states (D must be a "
-                f"multiple of num_states and D / num_states >= 2)"
-            )
+        self.check_embedding_dim(d, what=f"the embedding of shape {(n, d)}")
         logits = z.reshape(n, d // self.num_states, self.num_states) / self.temperature
         return torch.softmax(logits, dim=-1).clamp(min=PROBABILITY_FLOOR)
 

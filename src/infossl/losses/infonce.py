@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch.autograd.function import once_differentiable
 from torch import Tensor
+from torch.autograd.function import once_differentiable
 
 from infossl.distributed import gather_with_grad, local_rows, world_size
 from infossl.losses.base import PairLoss

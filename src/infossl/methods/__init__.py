@@ -1,7 +1,12 @@
 """The eight methods: each a small module choosing heads and an objective."""
 
 from infossl.methods.barlow import BarlowTwins
-from infossl.methods.base import JointEmbeddingMethod, Method, TeacherStudentMethod, build_method
+from infossl.methods.base import (
+    JointEmbeddingMethod,
+    Method,
+    TeacherStudentMethod,
+    build_method,
+)
 from infossl.methods.byol import BYOL
 from infossl.methods.emi import EMI
 from infossl.methods.entrec import EntRec

@@ -10,17 +10,21 @@ Two families cover the eight methods:
   ``loss(prediction_a, teacher_projection_b.detach())``, and averaged (BYOL,
   EntRec in a BYOL host).
 
-Subclasses only choose the head sizes and the loss; the Lightning module owns
-the backbone, the optimizer and logging.
+A concrete method is a small subclass that sets :attr:`Method.name`, chooses the
+head sizes and builds its loss from the loss's own arguments (``**loss_args``
+forwarded to the loss class, so every loss setting is a configuration key of
+the method without being declared twice). The Lightning module owns the
+backbone, the optimizer and logging.
 """
 
 from __future__ import annotations
 
+import abc
 import copy
 import importlib
-import inspect
 import math
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -29,32 +33,10 @@ from infossl.losses import LossOutput, PairLoss
 from infossl.models.heads import mlp
 
 
-class Method(nn.Module):
-    """Base class: heads built lazily once the backbone's feature size is known."""
-
-    #: short name used in checkpoints and logs
-    name: str = "method"
-
-    def __new__(cls, *args, **kwargs):
-        # record the constructor arguments, so a checkpoint can rebuild the method
-        self = super().__new__(cls)
-        try:
-            bound = inspect.signature(cls.__init__).bind(None, *args, **kwargs)
-        except TypeError:  # wrong arguments: let __init__ raise its own error
-            bound = None
-        if bound is not None:
-            bound.apply_defaults()
-            self.__dict__["_init_args"] = {k: v for k, v in list(bound.arguments.items())[1:] if k not in ("args", "kwargs")}
-        return self
-
-    def spec(self) -> dict:
-        """``{"class_path", "init_args"}`` with plain values: rebuild with :func:`build_method`."""
-        def plain(value):
-            return list(value) if isinstance(value, tuple) else value
-
-        cls = type(self)
-        init_args = self.__dict__.get("_init_args", {})
-        return {"class_path": f"{cls.__module__}.{cls.__qualname__}", "init_args": {k: plain(v) for k, v in init_args.items()}}
+class Method(nn.Module, abc.ABC):
+    """Base class of the methods: heads built lazily once the backbone's feature
+    size is known, and an objective. Abstract: use a concrete method such as
+    :class:`~infossl.methods.IMSVD`."""
 
     def __init__(self, loss: PairLoss, projector: Sequence[int], projector_last_bias: bool = True) -> None:
         super().__init__()
@@ -65,13 +47,30 @@ class Method(nn.Module):
         self.projector_last_bias = projector_last_bias
         self.projector: nn.Module = nn.Identity()
 
+    @property
+    @abc.abstractmethod
+    def name(self) -> str:
+        """Short name used in checkpoints and logs (a class attribute of each concrete method)."""
+
+    # ------------------------------------------------------ rebuilding from a checkpoint
+    def settings(self) -> dict[str, Any]:
+        """The constructor arguments that rebuild this method: its head sizes and
+        its loss's settings. A subclass with other constructor arguments extends it."""
+        return {"projector": list(self.projector_dims), **self.loss.settings()}
+
+    def spec(self) -> dict[str, Any]:
+        """``{"class_path", "init_args"}`` (jsonargparse's form): rebuild with :func:`build_method`."""
+        cls = type(self)
+        return {"class_path": f"{cls.__module__}.{cls.__qualname__}", "init_args": self.settings()}
+
+    # ------------------------------------------------------------------- training
     def build(self, backbone: nn.Module, feature_dim: int) -> None:
         """Create the heads for a backbone with ``feature_dim`` output features."""
         self.projector = mlp(feature_dim, self.projector_dims, last_bias=self.projector_last_bias)
 
+    @abc.abstractmethod
     def training_loss(self, backbone: Callable[[Tensor], Tensor], views: Sequence[Tensor]) -> tuple[LossOutput, Tensor]:
         """The loss on two views, and the (detached) backbone features of the first."""
-        raise NotImplementedError
 
     def embed(self, features: Tensor) -> Tensor:
         """The embedding the objective sees, for backbone features (the projector's output)."""
@@ -82,11 +81,14 @@ class Method(nn.Module):
         return {}
 
     def diagnostics(self, z1: Tensor, z2: Tensor) -> dict[str, float]:
-        """Method-specific diagnostics of two views' embeddings (see :mod:`infossl.eval.diagnostics`)."""
+        """Method-specific diagnostics of two views' embeddings (see :mod:`infossl.diagnostics`)."""
         return {}
 
 
 class JointEmbeddingMethod(Method):
+    """Family of methods whose two views share the backbone and projector and
+    whose loss compares the two projections."""
+
     def training_loss(self, backbone: Callable[[Tensor], Tensor], views: Sequence[Tensor]) -> tuple[LossOutput, Tensor]:
         f1, f2 = backbone(views[0]), backbone(views[1])
         return self.loss(self.projector(f1), self.projector(f2)), f1.detach()
@@ -98,6 +100,10 @@ def cosine_momentum(base: float, progress: float) -> float:
 
 
 class TeacherStudentMethod(Method):
+    """Family of methods with an online network (backbone, projector, predictor)
+    and an EMA teacher (backbone, projector) whose momentum rises from
+    ``base_momentum`` to 1 along a cosine (BYOL's schedule)."""
+
     def __init__(
         self,
         loss: PairLoss,
@@ -113,6 +119,9 @@ class TeacherStudentMethod(Method):
         self.predictor: nn.Module = nn.Identity()
         self.teacher_backbone: nn.Module = nn.Identity()
         self.teacher_projector: nn.Module = nn.Identity()
+
+    def settings(self) -> dict[str, Any]:
+        return {**super().settings(), "predictor": list(self.predictor_dims), "base_momentum": self.base_momentum}
 
     def build(self, backbone: nn.Module, feature_dim: int) -> None:
         super().build(backbone, feature_dim)
@@ -144,7 +153,7 @@ class TeacherStudentMethod(Method):
         return {"ema_momentum": tau}
 
 
-def build_method(spec: dict) -> Method:
+def build_method(spec: dict[str, Any]) -> Method:
     """The method described by :meth:`Method.spec` (class path and init args)."""
     module_name, _, class_name = str(spec.get("class_path", "")).rpartition(".")
     try:

@@ -1,19 +1,34 @@
-"""EMI (Chang et al.): explicit second-order mutual information between views."""
+"""EMI: explicit mutual information maximization."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
 
 from infossl.losses import EMILoss
 from infossl.methods.base import JointEmbeddingMethod
 
 
 class EMI(JointEmbeddingMethod):
+    """EMI, explicit mutual information maximization (Chang et al., arXiv 2409.04747).
+
+    Chang, Liu, Guo, Wen, "Explicit Mutual Information Maximization for
+    Self-Supervised Learning".
+
+    Both views go through the backbone and a Linear-BN-ReLU projector; the loss
+    (:class:`~infossl.losses.EMILoss`) is minus the mutual information between the
+    two views' embeddings computed from second-order statistics,
+    I = 1/2 (log det C11 + log det C22 - log det C), valid under the paper's
+    generic distribution assumption. Keep the embedding size D below (N - 1) / 2
+    for a global batch of N, or part of the estimate cannot be trained.
+
+    Args:
+        projector: output sizes of the projector's layers (the last is D).
+        **loss_args: the settings of :class:`~infossl.losses.EMILoss`: ``eps``,
+            ``standardize`` and ``invariance_weight``.
+    """
+
     name = "emi"
 
-    def __init__(
-        self,
-        projector: tuple[int, ...] = (1024, 1024, 1024),
-        eps: float = 1e-3,
-        standardize: bool = True,
-        invariance_weight: float = 0.0,
-    ) -> None:
-        super().__init__(EMILoss(eps, standardize, invariance_weight), projector)
+    def __init__(self, projector: Sequence[int] = (1024, 1024, 1024), **loss_args: Any) -> None:
+        super().__init__(EMILoss(**loss_args), projector)

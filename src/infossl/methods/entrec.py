@@ -1,18 +1,33 @@
-"""EntRec (ER) in a SimCLR-style host: one encoder, no teacher."""
+"""EntRec (ER) in a SimCLR-style host."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
 
 from infossl.losses import EntRecLoss
 from infossl.methods.base import JointEmbeddingMethod
 
 
 class EntRec(JointEmbeddingMethod):
+    """EntRec (ER), entropy and reconstruction, in a SimCLR-style host (Rodriguez-Galvez et al., ICML 2023).
+
+    Rodriguez-Galvez et al., "The Role of Entropy and Reconstruction in Multi-View
+    Self-Supervised Learning" (ICML 2023); reference losses apple/ml-entropy-reconstruction.
+
+    One backbone and projector for both views, no teacher; the objective
+    (:class:`~infossl.losses.EntRecLoss`) maximizes a von Mises-Fisher
+    reconstruction term (views agree on the sphere) plus a kernel-density entropy
+    of the embeddings over the global batch (they spread out), in place of
+    SimCLR's InfoNCE.
+
+    Args:
+        projector: output sizes of the projector's layers (SimCLR's 2048-256 by default).
+        **loss_args: the settings of :class:`~infossl.losses.EntRecLoss`: ``kappa``
+            and ``estimator``.
+    """
+
     name = "entrec"
 
-    def __init__(
-        self,
-        projector: tuple[int, ...] = (2048, 256),
-        kappa: float = 10.0,
-        estimator: str = "expectation",
-    ) -> None:
-        super().__init__(EntRecLoss(kappa, estimator), projector)
+    def __init__(self, projector: Sequence[int] = (2048, 256), **loss_args: Any) -> None:
+        super().__init__(EntRecLoss(**loss_args), projector)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import lightning as L
-from lightning.pytorch.utilities import rank_zero_warn
 import torch
 import torch.nn.functional as F
+from lightning.pytorch.utilities import rank_zero_warn
 from torch import nn
 
 from infossl.data.augment import MultiViewAugment
-from infossl.eval.diagnostics import representation_report
+from infossl.diagnostics import representation_report
 from infossl.eval.knn import extract_features, knn_accuracy
 
 
@@ -133,7 +133,7 @@ def evaluate_knn(backbone: nn.Module, datamodule: Any, device: torch.device, k: 
 
 
 class DiagnosticsMonitor(L.Callback):
-    """Information diagnostics (:func:`infossl.eval.diagnostics.representation_report`)
+    """Information diagnostics (:func:`infossl.diagnostics.representation_report`)
     every ``every_n_epochs`` training epochs, logged as ``diag/<name>``: effective
     rank of features and embeddings, embedding entropy, alignment, uniformity,
     cross-view information, and for IMSVD state usage and redundancy.

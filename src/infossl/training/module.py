@@ -11,14 +11,16 @@ import torch
 from torch import Tensor
 
 from infossl.encoder import CHECKPOINT_FORMAT_VERSION, checkpoint_info
+from infossl.errors import InputError
 from infossl.methods import Method
 from infossl.models.backbones import BackboneSpec, build_backbone
-from infossl.training.reliability import check_finite_weights
-from infossl.training.optim import OptimConfig, build_optimizer, cosine_decay, warmup_cosine
-
-
-class NonFiniteLossError(RuntimeError):
-    """The loss or one of its terms became NaN or Inf."""
+from infossl.training.optim import (
+    OptimConfig,
+    build_optimizer,
+    cosine_decay,
+    warmup_cosine,
+)
+from infossl.training.reliability import NonFiniteLossError, check_finite_weights
 
 
 class SSLModule(L.LightningModule):
@@ -28,6 +30,10 @@ class SSLModule(L.LightningModule):
         method: the method (heads and objective), e.g. ``IMSVD(num_states=32)``.
         backbone: backbone to build (see :class:`BackboneSpec`).
         optim: optimizer and learning-rate schedule.
+        batch_size: the global batch size (all processes, one optimizer step before
+            gradient accumulation), needed when ``optim.scale_lr_by_batch`` scales the
+            learning rate by it / 256; it must equal the data module's.
+            ``infossl pretrain`` passes ``data.batch_size``.
         channels_last: use the channels-last memory format for the backbone.
         compile: ``torch.compile`` the backbone.
         time_budget_min: train for this many minutes of training time (summed
@@ -41,6 +47,7 @@ class SSLModule(L.LightningModule):
         method: Method,
         backbone: BackboneSpec = BackboneSpec(),  # noqa: B008 (frozen dataclass)
         optim: OptimConfig = OptimConfig(),  # noqa: B008 (never mutated)
+        batch_size: int | None = None,
         channels_last: bool = False,
         compile: bool = False,
         time_budget_min: float | None = None,
@@ -49,6 +56,11 @@ class SSLModule(L.LightningModule):
         self.method = method
         self.backbone_spec = backbone
         self.optim_config = optim
+        if batch_size is not None and batch_size < 1:
+            raise ValueError(f"SSLModule: batch_size must be >= 1, got {batch_size}")
+        if batch_size is None and optim.scale_lr_by_batch:
+            raise ValueError("SSLModule: optim.scale_lr_by_batch needs the global batch size: pass batch_size")
+        self.batch_size = batch_size
         self.channels_last = channels_last
         if time_budget_min is not None and time_budget_min <= 0:
             raise ValueError(f"model.time_budget_min must be > 0, got {time_budget_min}")
@@ -129,9 +141,25 @@ class SSLModule(L.LightningModule):
         return {"features": self.encode(images).float(), "labels": labels}
 
     # ------------------------------------------------------------ optimization
-    def global_batch_size(self) -> int:
+    def global_batch_size(self) -> int | None:
+        """Images per optimizer step over all processes (``batch_size`` x gradient accumulation)."""
+        return None if self.batch_size is None else self.batch_size * self.trainer.accumulate_grad_batches
+
+    def steps_per_epoch(self) -> int:
+        """Optimizer steps per epoch, from the data module (it knows the data set's size)."""
         datamodule = self.trainer.datamodule
-        return int(getattr(datamodule, "batch_size", 256)) * self.trainer.accumulate_grad_batches
+        if datamodule is None or not hasattr(datamodule, "steps_per_epoch"):
+            raise InputError(
+                "SSLModule's learning-rate schedule needs the data module's steps_per_epoch(): "
+                "train with an infossl SSLDataModule (trainer.fit(module, datamodule=...))"
+            )
+        data_batch = getattr(datamodule, "batch_size", self.batch_size)
+        if self.batch_size is not None and data_batch != self.batch_size:
+            raise InputError(
+                f"SSLModule(batch_size={self.batch_size}) differs from the data module's batch_size={data_batch}: "
+                "the learning rate would be scaled for the wrong batch; pass the same global batch size to both"
+            )
+        return max(1, datamodule.steps_per_epoch() // self.trainer.accumulate_grad_batches)
 
     def total_steps(self) -> int:
         """Optimizer steps of the whole run, from the data module's size.
@@ -141,21 +169,20 @@ class SSLModule(L.LightningModule):
         then resume mid-epoch from the start of the epoch's data.
         """
         trainer = self.trainer
-        per_epoch = max(1, trainer.datamodule.steps_per_epoch() // trainer.accumulate_grad_batches)
+        per_epoch = self.steps_per_epoch()
         by_epochs = per_epoch * trainer.max_epochs if trainer.max_epochs not in (None, -1) else None
         by_steps = trainer.max_steps if trainer.max_steps != -1 else None
         candidates = [n for n in (by_epochs, by_steps) if n is not None]
         if not candidates:
-            raise ValueError("set trainer.max_epochs or trainer.max_steps: the learning-rate schedule needs a length")
+            raise InputError("set trainer.max_epochs or trainer.max_steps: the learning-rate schedule needs a length")
         return max(1, min(candidates))
 
     def configure_optimizers(self) -> dict[str, Any]:
         config = self.optim_config
-        lr = config.lr * (self.global_batch_size() / 256 if config.scale_lr_by_batch else 1.0)
+        lr = config.lr * (self.global_batch_size() / 256 if config.scale_lr_by_batch else 1.0)  # type: ignore[operator]
         optimizer = build_optimizer(config, [self.backbone, self.method], lr)
         total = self.total_steps()
-        steps_per_epoch = max(1, self.trainer.datamodule.steps_per_epoch() // self.trainer.accumulate_grad_batches)
-        warmup = int(round(config.warmup_epochs * steps_per_epoch))
+        warmup = int(round(config.warmup_epochs * self.steps_per_epoch()))
         if self.time_budget_min is None:
             schedule = functools.partial(warmup_cosine, warmup_steps=warmup, total_steps=total, min_ratio=config.min_lr_ratio)
         else:  # cosine over the time budget, after a warm-up in steps
@@ -185,7 +212,7 @@ class SSLModule(L.LightningModule):
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         info = checkpoint_info(checkpoint)
         if info["method"] != self.method.name or info["backbone"] != self.backbone_spec.to_dict():
-            raise ValueError(
+            raise InputError(
                 f"checkpoint is for method {info['method']!r} with backbone {info['backbone']}, but the "
                 f"configuration asks for model.method {self.method.name!r} with model.backbone "
                 f"{self.backbone_spec.to_dict()}"

@@ -29,6 +29,10 @@ import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
 
+class NonFiniteLossError(RuntimeError):
+    """The loss, one of its terms or the weights became NaN or Inf."""
+
+
 class AtomicCheckpointIO(TorchCheckpointIO):
     """``torch.save`` to a temporary file, ``fsync``, then ``os.replace`` onto the target."""
 
@@ -119,8 +123,6 @@ def check_finite_weights(state_dict: dict[str, Any], step: int) -> None:
     """Refuse to write a checkpoint with NaN/Inf weights (the last good one stays)."""
     bad = [k for k, v in state_dict.items() if torch.is_tensor(v) and v.is_floating_point() and not bool(torch.isfinite(v).all())]
     if bad:
-        from infossl.training.module import NonFiniteLossError
-
         shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
         raise NonFiniteLossError(
             f"weights became non-finite by step {step} ({shown}); the checkpoint was not written and the last good "

@@ -26,6 +26,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from infossl.losses.emi import EMILoss
+from infossl.losses.imsvd import split_variables
+
 
 def _matrix(z: Tensor, name: str = "embedding") -> Tensor:
     if z.ndim != 2 or z.shape[0] < 2:
@@ -66,8 +69,9 @@ def dimension_entropy(z: Tensor, bins: int = 32) -> Tensor:
 # ------------------------------------------------------------------- IMSVD
 def state_probabilities(z: Tensor, num_states: int, temperature: float = 1.0) -> Tensor:
     """Soft assignments (N, M, K): softmax over the K states of each of the M variables."""
-    if z.ndim != 2 or z.shape[1] % num_states != 0 or z.shape[1] // num_states < 2:
-        raise ValueError(f"state_probabilities: {tuple(z.shape)} does not split into >= 2 variables of {num_states} states")
+    if z.ndim != 2:
+        raise ValueError(f"state_probabilities: expected a 2-D (N, D) embedding, got shape {tuple(z.shape)}")
+    split_variables(z.shape[1], num_states, f"the embedding of shape {tuple(z.shape)}")
     return F.softmax(z.double().view(z.shape[0], -1, num_states) / temperature, dim=-1)
 
 
@@ -178,8 +182,6 @@ def view_information(
     estimate with view 2 shuffled (independent pairs: the estimator's bias);
     ``mi_excess`` = ``mi`` - ``mi_shuffled``.
     """
-    from infossl.losses.emi import EMILoss
-
     z1, z2 = _matrix(z1, "view 1"), _matrix(z2, "view 2")
     if z1.shape != z2.shape:
         raise ValueError(f"view_information: views differ in shape: {tuple(z1.shape)} vs {tuple(z2.shape)}")
