@@ -38,7 +38,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -46,7 +45,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from common import RESULTS_DIR, git_commit, machine_info
+from common import RESULTS_DIR, command_line, git_commit, machine_info
 
 ROOT = Path(__file__).resolve().parent.parent
 METHODS = ("imsvd", "emi", "entrec", "entrec_byol", "simclr", "byol", "barlow", "vicreg")
@@ -135,7 +134,7 @@ def write_row(folder: str, tag: str, row: dict[str, Any]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "benchmark": folder,
-        "command": "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
+        "command": command_line(),
         "commit": git_commit(),
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": machine_info(),
@@ -317,7 +316,7 @@ def supervised_reference(data: Path, run_dir: Path, budget_min: float, batch_siz
     import lightning as L
 
     from infossl.data import SSLDataModule
-    from infossl.data.augment import AugmentConfig
+    from infossl.data.augment import CIFAR10_MEAN, CIFAR10_STD, AugmentConfig
     from infossl.encoder import Encoder
     from infossl.eval.evaluate import evaluate_encoder
     from infossl.eval.features import load_eval_splits
@@ -353,7 +352,7 @@ def supervised_reference(data: Path, run_dir: Path, budget_min: float, batch_siz
             return {"optimizer": optimizer, "lr_scheduler": {"scheduler": torch.optim.lr_scheduler.LambdaLR(optimizer, schedule), "interval": "step"}}
 
     L.seed_everything(seed)
-    datamodule = SSLDataModule(source="npz", path=str(data), batch_size=batch_size, seed=seed, augment=AugmentConfig(preset="simclr"))
+    datamodule = SSLDataModule(source="npz", path=str(data), batch_size=batch_size, seed=seed, augment=AugmentConfig(preset="simclr", mean=CIFAR10_MEAN, std=CIFAR10_STD))
     module = Supervised()
     trainer = L.Trainer(
         accelerator="cpu", max_epochs=1000, limit_val_batches=0, logger=False, enable_checkpointing=False,
@@ -362,8 +361,7 @@ def supervised_reference(data: Path, run_dir: Path, budget_min: float, batch_siz
     load_before = load_average()
     trainer.fit(module, datamodule=datamodule)
     splits = load_eval_splits(data)
-    config = AugmentConfig()
-    encoder = Encoder(module.backbone, module.head.in_features, 32, config.mean, config.std)
+    encoder = Encoder(module.backbone, module.head.in_features, 32, CIFAR10_MEAN, CIFAR10_STD)
     results = evaluate_encoder(encoder, None, splits)
     steps = trainer.global_step
     return {
@@ -387,7 +385,7 @@ def supervised_reference(data: Path, run_dir: Path, budget_min: float, batch_siz
 
 
 def random_reference(data: Path, seed: int) -> dict[str, Any]:
-    from infossl.data.augment import AugmentConfig
+    from infossl.data.augment import CIFAR10_MEAN, CIFAR10_STD
     from infossl.encoder import Encoder
     from infossl.eval.evaluate import evaluate_encoder
     from infossl.eval.features import load_eval_splits
@@ -395,8 +393,7 @@ def random_reference(data: Path, seed: int) -> dict[str, Any]:
 
     torch.manual_seed(seed)
     backbone, dim = build_backbone(BackboneSpec(name="convnet", widths=tuple(recipe("simclr")["model"]["backbone"]["widths"])))
-    config = AugmentConfig()
-    results = evaluate_encoder(Encoder(backbone, dim, 32, config.mean, config.std), None, load_eval_splits(data))
+    results = evaluate_encoder(Encoder(backbone, dim, 32, CIFAR10_MEAN, CIFAR10_STD), None, load_eval_splits(data))
     return {
         "method": "random init (reference)",
         "seed": seed,

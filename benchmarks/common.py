@@ -76,12 +76,21 @@ def median_seconds(fn: Callable[[], Any], *, warmup: int = 1, repeats: int = 5, 
     return statistics.median(times), len(times)
 
 
+def command_line() -> str:
+    """The command that is running, with the script's path from the repository root
+    (``python benchmarks/speed.py ...`` also when started inside benchmarks/)."""
+    script = Path(sys.argv[0]).resolve()
+    root = Path(__file__).resolve().parent.parent
+    shown = script.relative_to(root) if script.is_relative_to(root) else script
+    return "python " + " ".join([shown.as_posix(), *sys.argv[1:]])
+
+
 def write_results(name: str, rows: list[dict[str, Any]]) -> Path:
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     path = RESULTS_DIR / f"{name}.json"
     payload = {
         "benchmark": name,
-        "command": "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
+        "command": command_line(),
         "commit": git_commit(),
         "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine_info(),

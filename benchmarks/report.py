@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS_DIR = ROOT / "benchmarks" / "results"
+HERE = ROOT / "benchmarks"
+RESULTS_DIR = HERE / "results"
 OUTPUT = ROOT / "docs" / "benchmarks.md"
 
 
@@ -29,8 +30,17 @@ def machine_line(result: dict[str, Any]) -> str:
     return f"- machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']} ({m['torch_threads']} threads, {m['cpu_capability']}), Python {m['python']}"
 
 
+def runnable(command: str) -> str:
+    """Rows recorded inside benchmarks/ name ``python speed.py``: show the path from the
+    repository root, as a reader runs it."""
+    words = command.split(" ")
+    if len(words) > 1 and words[0] == "python" and "/" not in words[1] and (HERE / words[1]).is_file():
+        words[1] = f"benchmarks/{words[1]}"
+    return " ".join(words)
+
+
 def provenance(result: dict[str, Any]) -> str:
-    return f"- command: `{result['command']}`\n- commit: `{result['commit']}`, date: {result['date']}\n" + machine_line(result)
+    return f"- command: `{runnable(result['command'])}`\n- commit: `{result['commit']}`, date: {result['date']}\n" + machine_line(result)
 
 
 def section(title: str, intro: str, result: dict[str, Any], header: list[str], rows: list[list[Any]]) -> str:

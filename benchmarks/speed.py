@@ -170,7 +170,7 @@ def plain_lightly_loop(images: np.ndarray, batch: int, workers: int, steps: int)
 
 def infossl_pipeline(npz: Path, batch: int, steps: int, channels_last: bool, run_dir: Path) -> dict[str, float]:
     from infossl.cli.pretrain import pretrain
-    from infossl.data.augment import AugmentConfig, MultiViewAugment
+    from infossl.data.augment import CIFAR10_MEAN, CIFAR10_STD, AugmentConfig, MultiViewAugment
 
     args = [
         "--config", "cifar10_cpu/simclr.yaml", "--data.path", str(npz), "--data.batch_size", str(batch),
@@ -186,7 +186,7 @@ def infossl_pipeline(npz: Path, batch: int, steps: int, channels_last: bool, run
     pretrain(args)
     rate = [float(r["train/images_per_s"]) for r in csv.DictReader((run_dir / "metrics.csv").open()) if r.get("train/images_per_s")]
     images_per_s = statistics.median(rate[1:])  # each value: one whole step (load, augment, forward, backward, update)
-    augment = MultiViewAugment(AugmentConfig(preset="simclr"), 32, seed=0)
+    augment = MultiViewAugment(AugmentConfig(preset="simclr", mean=CIFAR10_MEAN, std=CIFAR10_STD), 32, seed=0)
     with np.load(npz) as a:
         x = torch.from_numpy(a["x_train"][:batch]).permute(0, 3, 1, 2).contiguous()
     augment(x)

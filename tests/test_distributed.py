@@ -8,15 +8,15 @@ equals the corresponding rows of the single-process gradient.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 import torch
 import torch.distributed as dist
-import torch.multiprocessing as mp
 
 from conftest import LOSS_CASES, random_pair
 from infossl.models import mlp
+
+from process_group import run_in_process_group
 
 WORLD_SIZE = 2
 GLOBAL_BATCH = 8
@@ -53,24 +53,18 @@ def _run_head(rows: slice) -> tuple[float, torch.Tensor, list[torch.Tensor]]:
     return loss.item(), x.grad, grads
 
 
-def _worker(rank: int, init_file: str, out_dir: str) -> None:
-    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=WORLD_SIZE)
-    try:
-        per_process = GLOBAL_BATCH // WORLD_SIZE
-        rows = slice(rank * per_process, (rank + 1) * per_process)
-        results = {case: _run_case(*spec, rows) for case, spec in CASES.items()}
-        results["global_batchnorm_head"] = _run_head(rows)
-        torch.save(results, Path(out_dir) / f"rank{rank}.pt")
-    finally:
-        dist.destroy_process_group()
+def _per_rank(rank: int) -> dict:
+    per_process = GLOBAL_BATCH // WORLD_SIZE
+    rows = slice(rank * per_process, (rank + 1) * per_process)
+    results = {case: _run_case(*spec, rows) for case, spec in CASES.items()}
+    results["global_batchnorm_head"] = _run_head(rows)
+    return results
 
 
 @pytest.fixture(scope="module")
 def per_rank_results(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
     """Spawn the process group once and run every objective in it."""
-    tmp = tmp_path_factory.mktemp("ddp")
-    mp.spawn(_worker, args=(str(tmp / "init"), str(tmp)), nprocs=WORLD_SIZE, join=True)
-    return [torch.load(tmp / f"rank{r}.pt") for r in range(WORLD_SIZE)]
+    return run_in_process_group(_per_rank, WORLD_SIZE, tmp_path_factory.mktemp("ddp"))
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

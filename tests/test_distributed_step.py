@@ -9,16 +9,16 @@ Loss and updated parameters must match the single-process step on the same
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 import torch
 import torch.distributed as dist
-import torch.multiprocessing as mp
 from torch import nn
 
 from infossl.methods import EMI, IMSVD, BarlowTwins, EntRec
 from infossl.models.backbones import BackboneSpec, build_backbone
+
+from process_group import run_in_process_group
 
 WORLD_SIZE = 2
 GLOBAL_BATCH = 16
@@ -72,21 +72,14 @@ def step(name: str, rows: slice, distributed: bool) -> tuple[float, dict[str, to
     return value.item(), {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
-def _worker(rank: int, init_file: str, out_dir: str) -> None:
-    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=WORLD_SIZE)
-    try:
-        per = GLOBAL_BATCH // WORLD_SIZE
-        results = {name: step(name, slice(rank * per, (rank + 1) * per), True) for name in METHODS}
-        torch.save(results, Path(out_dir) / f"rank{rank}.pt")
-    finally:
-        dist.destroy_process_group()
+def _per_rank(rank: int) -> dict:
+    per = GLOBAL_BATCH // WORLD_SIZE
+    return {name: step(name, slice(rank * per, (rank + 1) * per), True) for name in METHODS}
 
 
 @pytest.fixture(scope="module")
 def ddp_results(tmp_path_factory) -> list[dict]:
-    tmp = tmp_path_factory.mktemp("ddp_step")
-    mp.spawn(_worker, args=(str(tmp / "init"), str(tmp)), nprocs=WORLD_SIZE, join=True)
-    return [torch.load(tmp / f"rank{r}.pt") for r in range(WORLD_SIZE)]
+    return run_in_process_group(_per_rank, WORLD_SIZE, tmp_path_factory.mktemp("ddp_step"))
 
 
 @pytest.mark.parametrize("name", sorted(METHODS))

@@ -1,4 +1,4 @@
-"""EMI: properties of the second-order mutual-information estimate (SPEC section 2)."""
+"""EMI: properties of the second-order mutual-information estimate (Chang et al., arXiv 2409.04747)."""
 
 from __future__ import annotations
 

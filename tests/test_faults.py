@@ -131,6 +131,7 @@ def test_sigterm_saves_a_checkpoint_and_says_how_to_resume(reference, tmp_path) 
         torch.testing.assert_close(weights(tmp_path)[key], value, rtol=0, atol=0, msg=key)
 
 
+@pytest.mark.slow  # SIGTERM's test covers the same handler; this one adds SIGINT's exit status
 def test_ctrl_c_stops_cleanly_with_a_checkpoint(tmp_path) -> None:
     process = start(tmp_path, *SLOW)
     wait_for_checkpoint(tmp_path, 3, process)
@@ -139,6 +140,7 @@ def test_ctrl_c_stops_cleanly_with_a_checkpoint(tmp_path) -> None:
     assert code == 128 + signal.SIGINT and "stopped by SIGINT" in err and "Traceback" not in err
 
 
+@pytest.mark.slow  # test_divergence_keeps_the_last_good_checkpoint checks the same stop on a planted NaN
 def test_a_huge_learning_rate_stops_with_the_step_and_term_and_writes_no_broken_checkpoint(tmp_path) -> None:
     process = start(tmp_path, "--model.optim.lr", "1e9", "--model.optim.name", "sgd", "--model.optim.scale_lr_by_batch", "false")
     code, err = finish(process)

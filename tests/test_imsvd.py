@@ -1,4 +1,4 @@
-"""IMSVD: the known values and bounds of SPEC section 1."""
+"""IMSVD: the known values and bounds of its loss (Niu et al.; see IMSVDLoss's docstring)."""
 
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ def test_invariant_independent_one_hot_states(k: int, n_groups: int, m: int) -> 
 
 def test_one_hot_value_at_paper_k80() -> None:
     # two variables: (a, a + b mod K) pairs are distinct for any K; N = 2000 < K^2,
-    # so the redundancy term is capped at log N (SPEC: about -12.0 for N = 2048)
+    # so the redundancy term is capped at log N (about -12.0 for K = 80, N = 2048)
     states = independent_uniform_states(80, 25, 2)
     z = one_hot_logits(states, 80)
     out = IMSVDLoss(num_states=80)(z, z.clone())

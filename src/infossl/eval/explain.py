@@ -2,7 +2,7 @@
 
 Any method: the singular-value spectrum of the embedding and of the backbone
 features, and a 2-D map of the features (PCA; UMAP when installed) coloured by
-label. IMSVD (SPEC section 1, "Explainability"): the data-averaged cross-view
+label. IMSVD (Niu et al., as in the paper's explainability figures): the data-averaged cross-view
 joint matrix J as a heatmap (full and zoomed), each variable's state usage, and
 for chosen variables the images that put the most mass on each state.
 """

@@ -132,7 +132,7 @@ def plot_comparison(summaries: list[dict[str, Any]], path: str | Path) -> Path:
 
     path = Path(path)
     names = [f"{s['run']}\n({s['method']})" for s in summaries]
-    fig, (bars, scatter) = plt.subplots(1, 2, figsize=(12, 4.5), gridspec_kw={"width_ratios": [1.4, 1]})
+    fig, (bars, scatter) = plt.subplots(1, 2, figsize=(14, 4.8), gridspec_kw={"width_ratios": [1.3, 1]})
     width = 0.4
     for offset, key, label in ((-width / 2, "knn_top1", "kNN top-1"), (width / 2, "linear_top1", "linear top-1")):
         values = [s.get(key) or 0.0 for s in summaries]
@@ -141,14 +141,30 @@ def plot_comparison(summaries: list[dict[str, Any]], path: str | Path) -> Path:
     bars.set_ylabel("accuracy (%)")
     bars.legend(fontsize=8)
     bars.grid(axis="y", alpha=0.3)
-    for s in summaries:
+    # one colour per run, one marker per method, named in a legend beside the plot: runs
+    # that land on the same point (short trials of one length) no longer write over each
+    # other's labels
+    markers = dict(zip(sorted({s["method"] for s in summaries}), "osD^vP*Xph"))
+    times = []
+    for index, s in enumerate(summaries):
         accuracy = s.get("linear_top1") if s.get("linear_top1") is not None else s.get("knn_top1")
         if s.get("train_min") is not None and accuracy is not None:
-            scatter.scatter(s["train_min"], accuracy)
-            scatter.annotate(s["method"], (s["train_min"], accuracy), fontsize=7, xytext=(3, 3), textcoords="offset points")
+            times.append(s["train_min"])
+            scatter.scatter(s["train_min"], accuracy, marker=markers[s["method"]], s=36, alpha=0.8,
+                            color=f"C{index % 10}", label=f"{s['run']} ({s['method']})")
+    if times and min(times) > 0 and max(times) / min(times) > 10:
+        from matplotlib.ticker import FixedLocator, NullFormatter, ScalarFormatter
+
+        scatter.set_xscale("log")  # minutes-long trials beside hour-long runs
+        ticks = [t for t in (0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000) if min(times) / 2 <= t <= max(times) * 2]
+        scatter.xaxis.set_major_locator(FixedLocator(ticks))
+        scatter.xaxis.set_major_formatter(ScalarFormatter())
+        scatter.xaxis.set_minor_formatter(NullFormatter())
     scatter.set_xlabel("training time (min)")
     scatter.set_ylabel("linear (else kNN) top-1 (%)")
     scatter.grid(alpha=0.3)
+    if times:
+        scatter.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
