@@ -114,7 +114,7 @@ def test_compare_sorts_runs_and_plots(runs, tmp_path, capsys) -> None:
     assert all(r["epochs"] == 1 and r["train_min"] > 0 and r["images_per_s"] > 0 for r in rows)
     keys = [(r["linear_top1"] if r["linear_top1"] is not None else -1) for r in rows]
     assert keys == sorted(keys, reverse=True)
-    assert png_size(plot) == (1320, 495)
+    assert png_size(plot) == (1540, 528)  # 14 x 4.8 inches at 110 dpi
     assert main(["compare", str(runs["imsvd"]), "--markdown", "--no-plot"]) == 0
     assert "| run | method |" in capsys.readouterr().out
     assert main(["compare", str(tmp_path)]) == 2
