@@ -98,11 +98,19 @@ STUDIES: dict[str, list[tuple[str, float | None, list[str]]]] = {
 
 
 def recipe(method: str) -> dict[str, Any]:
+    """The resolved settings of ``cifar10_cpu/<method>.yaml`` (its family base and its own
+    keys merged, as ``infossl pretrain --print_config`` shows them), as nested dicts."""
+    import contextlib
+    import io
+
     import yaml
 
-    from infossl.cli.configs import config_root
+    from infossl.cli.pretrain import build_cli
 
-    return yaml.safe_load((config_root() / "cifar10_cpu" / f"{method}.yaml").read_text())
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed), contextlib.suppress(SystemExit):
+        build_cli(["--config", f"cifar10_cpu/{method}.yaml", "--print_config"])
+    return yaml.safe_load(printed.getvalue())
 
 
 def load_average() -> float:
@@ -170,30 +178,33 @@ def pretrain_and_evaluate(
     probe: bool = True,
     epochs: int | None = None,
     extra_args: list[str] | None = None,
+    steps: int | None = None,
+    precision: str = "32-true",
 ) -> dict[str, Any]:
-    """Pretrain for ``budget_min`` minutes of training time (or ``epochs`` epochs when
-    given) and evaluate the checkpoint on ``data``'s test split."""
+    """Pretrain for ``budget_min`` minutes of training time (or ``epochs`` epochs, or
+    ``steps`` optimizer steps, when given) and evaluate the checkpoint on ``data``'s test split."""
     from infossl.cli.pretrain import pretrain
     from infossl.eval.evaluate import default_output, evaluate_checkpoint
     from infossl.eval.features import load_eval_splits
     from infossl.eval.linear import ProbeConfig
 
-    base = recipe(method)
-    lr = lr if lr is not None else base["model"]["optim"]["lr"]
     args = [
         "--config", f"cifar10_cpu/{method}.yaml",
         "--run_dir", str(run_dir),
         "--data.path", str(data),
         "--data.batch_size", str(batch_size),
         "--seed_everything", str(seed),
-        "--model.optim.lr", str(lr),
+        *(["--model.optim.lr", str(lr)] if lr is not None else []),
         "--trainer.limit_val_batches", "0",
         "--trainer.enable_progress_bar", "false",
         "--knn.every_n_epochs", "0",
         "--diagnostics.every_n_epochs", "0",
         "--online_probe.enabled", "false",
+        "--trainer.precision", precision,
     ]
-    if epochs is None:
+    if steps is not None:  # the schedule runs over exactly these steps
+        args += ["--trainer.max_steps", str(steps), "--trainer.max_epochs", "-1"]
+    elif epochs is None:
         args += ["--model.time_budget_min", str(budget_min), "--trainer.max_epochs", "1000"]
     else:
         args += ["--trainer.max_epochs", str(epochs)]
@@ -220,14 +231,16 @@ def pretrain_and_evaluate(
     row = {
         "method": method,
         "seed": seed,
-        "budget_min": budget_min if epochs is None else None,
+        "budget_min": budget_min if epochs is None and steps is None else None,
         "batch_size": batch_size,
-        "lr": lr,
-        "lr_scaled": lr * batch_size / 256 if base["model"]["optim"].get("scale_lr_by_batch") else lr,
-        "optimizer": base["model"]["optim"]["name"],
+        "precision": precision,
+        "lr": module.optim_config.lr,
+        "lr_scaled": module.optim_config.lr * (batch_size / 256 if module.optim_config.scale_lr_by_batch else 1.0),
+        "optimizer": module.optim_config.name,
         "params": params,
         "steps": steps,
         "evaluated_step": evaluated_step,
+        "images_seen": steps * batch_size,
         "epochs": round(steps * batch_size / len(splits.train), 2),
         "train_s": round(module.train_seconds, 1),
         "wall_s": round(wall_s, 1),

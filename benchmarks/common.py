@@ -50,9 +50,25 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+#: the /proc/cpuinfo flags that decide this project's CPU speed and precision (vector width, native bf16)
+SPEED_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
+
+
+def cpu_flags() -> list[str]:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+                return [flag for flag in SPEED_FLAGS if flag in flags]
+    except OSError:
+        pass
+    return []
+
+
 def machine_info() -> dict[str, Any]:
     return {
         "cpu": cpu_model(),
+        "cpu_flags": cpu_flags(),
         "cores": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),

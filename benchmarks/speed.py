@@ -180,6 +180,7 @@ def infossl_pipeline(npz: Path, batch: int, steps: int, channels_last: bool, run
         "--online_probe.enabled", "false", "--model.optim.name", "sgd", "--model.optim.lr", "0.1",
         "--model.optim.scale_lr_by_batch", "false", "--model.channels_last", str(channels_last).lower(),
         "--model.method.projector", "[1024, 256]", "--data.augment.jitter", "[0.4, 0.4, 0.4, 0.1]",
+        "--trainer.precision", "32-true",  # as the lightly side: float32 also where the CPU has native bf16
     ]
     import csv
 

@@ -17,7 +17,7 @@ from lightning.fabric.plugins import CheckpointIO
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningCLI
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
-from lightning.pytorch.utilities import rank_zero_warn
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
 from infossl.cli.configs import resolve_config_args
 from infossl.cli.errors import ConfigError, explain
@@ -29,6 +29,7 @@ from infossl.training import (
     OnlineLinearProbe,
     SSLModule,
 )
+from infossl.training.precision import default_cpu_precision
 from infossl.training.reliability import (
     AtomicCheckpointIO,
     FinalCheckpoint,
@@ -65,6 +66,17 @@ class ResumableCSVLogger(CSVLogger):
             path.write_text(previous)
             experiment.metrics_keys = next(csv.reader([previous.splitlines()[0]]))
         return experiment
+
+
+def runs_on_cpu(accelerator: Any) -> bool:
+    """Whether Lightning's ``accelerator`` setting resolves to the CPU."""
+    if accelerator == "cpu":
+        return True
+    if accelerator not in (None, "auto"):
+        return False
+    import torch
+
+    return not torch.cuda.is_available() and not torch.backends.mps.is_available()
 
 
 class PretrainCLI(LightningCLI):
@@ -117,6 +129,10 @@ class PretrainCLI(LightningCLI):
         if not any(isinstance(p, CheckpointIO) for p in plugins):
             kwargs["plugins"] = [*plugins, AtomicCheckpointIO()]
         kwargs["callbacks"] = [*(trainer_config.get("callbacks") or []), GracefulShutdown(), FinalCheckpoint()]
+        if trainer_config.get("precision") is None and runs_on_cpu(trainer_config.get("accelerator")):
+            precision, reason = default_cpu_precision()
+            rank_zero_info(f"trainer.precision={precision}: {reason}; set trainer.precision to override")
+            kwargs["precision"] = precision
         return super().instantiate_trainer(**kwargs)
 
     def resume_path(self) -> str | None:

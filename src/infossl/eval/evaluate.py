@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -9,7 +11,7 @@ from typing import Any
 
 import torch
 
-from infossl.data.augment import AugmentConfig, MultiViewAugment
+from infossl.data.augment import IMAGENET_MEAN, IMAGENET_STD, AugmentConfig, MultiViewAugment
 from infossl.data.sources import ImageSet
 from infossl.diagnostics import effective_rank, representation_report
 from infossl.encoder import encoder_and_method_from, read_checkpoint
@@ -22,6 +24,8 @@ from infossl.eval.features import (
 )
 from infossl.eval.knn import knn_evaluate
 from infossl.eval.linear import ProbeConfig, linear_probe
+from infossl.models.backbones import BackboneSpec
+from infossl.plain_weights import load_plain_encoder
 
 #: images of the test split used for the embedding diagnostics (two augmented views each)
 DIAGNOSTIC_SAMPLES = 2048
@@ -78,6 +82,37 @@ def evaluate_checkpoint(
     return results
 
 
+def evaluate_weights(
+    weights: str | Path,
+    backbone: BackboneSpec,
+    splits: EvalSplits,
+    image_size: int | None = None,
+    mean: Sequence[float] = IMAGENET_MEAN,
+    std: Sequence[float] = IMAGENET_STD,
+    ks: Sequence[int] = (20, 200),
+    probes: Sequence[ProbeConfig] = (ProbeConfig(),),
+    temperature: float = 0.07,
+    batch_size: int = 512,
+    device: str = "cpu",
+    use_cache: bool = True,
+    diagnostics: bool = True,
+) -> dict[str, Any]:
+    """kNN, linear probe(s) and the feature rank of a plain backbone state dict (a plain
+    PyTorch loop's, torchvision's, timm's) described by ``backbone``, with the
+    normalization it was trained with; see :mod:`infossl.plain_weights`."""
+    weights = Path(weights)
+    encoder, loaded = load_plain_encoder(weights, backbone, image_size, mean, std)
+    encoder = encoder.to(device)
+    results: dict[str, Any] = {
+        "checkpoint": str(weights), "method": None, "backbone": backbone.name, "backbone_spec": backbone.to_dict(),
+        "preprocess": {"image_size": image_size, "mean": list(mean), "std": list(std)}, **loaded,
+    }
+    variant = hashlib.sha1(json.dumps([backbone.to_dict(), results["preprocess"]]).encode()).hexdigest()[:10]
+    features = lambda data, split: cached_features(encoder, weights, data, split, batch_size, device, use_cache, variant)  # noqa: E731
+    results.update(evaluate_encoder(encoder, None, splits, ks, probes, temperature, features, device, diagnostics))
+    return results
+
+
 def evaluate_encoder(
     encoder: torch.nn.Module,
     method: torch.nn.Module | None,
@@ -131,7 +166,8 @@ def default_output(checkpoint: str | Path) -> Path:
 
 def format_table(results: dict[str, Any]) -> str:
     """A plain-text table of the accuracies (in %) and the main diagnostics."""
-    rows = [("method", results["method"]), ("backbone", f"{results['backbone']} ({results['feature_dim']}-d)")]
+    method = results["method"] or "none (plain backbone weights)"
+    rows = [("method", method), ("backbone", f"{results['backbone']} ({results['feature_dim']}-d)")]
     rows.append(("data", f"{results['data']}: {results['train_size']} train / {results['test_size']} test"))
     knn = results["knn"]
     for key in sorted((k for k in knn if k.endswith("_top1")), key=lambda name: int(name[3:-5])):

@@ -123,12 +123,15 @@ def cached_features(
     batch_size: int = 512,
     device: str | torch.device = "cpu",
     use_cache: bool = True,
+    variant: str = "",
 ) -> Tensor:
-    """Features of ``data`` by ``encoder``, cached in ``<checkpoint>.features/``."""
+    """Features of ``data`` by ``encoder``, cached in ``<checkpoint>.features/``;
+    ``variant`` tells apart encoders built from the same file in different ways
+    (plain weights with another backbone description or preprocessing)."""
     checkpoint = Path(checkpoint)
     stat = checkpoint.stat()
     stamp = f"{stat.st_size}-{stat.st_mtime_ns}"
-    key = f"{split}-{_fingerprint(data.images)}-{stamp}"
+    key = f"{split}-{_fingerprint(data.images)}{'-' + variant if variant else ''}-{stamp}"
     cache = checkpoint.parent / f"{checkpoint.name}.features" / f"{key}.pt"
     if use_cache and cache.is_file():
         features = torch.load(cache, map_location="cpu", weights_only=True)

@@ -181,19 +181,26 @@ class SSLModule(L.LightningModule):
         config = self.optim_config
         lr = config.lr * (self.global_batch_size() / 256 if config.scale_lr_by_batch else 1.0)  # type: ignore[operator]
         optimizer = build_optimizer(config, [self.backbone, self.method], lr)
-        total = self.total_steps()
-        warmup = int(round(config.warmup_epochs * self.steps_per_epoch()))
-        if self.time_budget_min is None:
+        epoch_warmup = int(round((config.warmup_epochs or 0.0) * self.steps_per_epoch()))
+        if self.time_budget_min is not None:  # cosine over the time budget
+            schedule = functools.partial(self._time_schedule, warmup_steps=epoch_warmup, config=config)
+        else:
+            total = self.total_steps()
+            warmup = epoch_warmup if config.warmup_fraction is None else int(round(config.warmup_fraction * total))
             schedule = functools.partial(warmup_cosine, warmup_steps=warmup, total_steps=total, min_ratio=config.min_lr_ratio)
-        else:  # cosine over the time budget, after a warm-up in steps
-            schedule = functools.partial(self._time_schedule, warmup_steps=warmup, min_ratio=config.min_lr_ratio)
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
-    def _time_schedule(self, step: int, warmup_steps: int, min_ratio: float) -> float:
-        if step < warmup_steps:
+    def _time_schedule(self, step: int, warmup_steps: int, config: OptimConfig) -> float:
+        progress = self.progress(step)
+        fraction = config.warmup_fraction
+        if fraction is not None:  # warm-up over the first part of the budget, then cosine over the rest
+            if progress < fraction:
+                return max(progress / fraction, 1e-3)
+            return cosine_decay((progress - fraction) / (1 - fraction), config.min_lr_ratio)
+        if step < warmup_steps:  # warm-up in steps
             return (step + 1) / warmup_steps
-        return cosine_decay(self.progress(step), min_ratio)
+        return cosine_decay(progress, config.min_lr_ratio)
 
     # ----------------------------------------------------------- checkpointing
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:

@@ -21,7 +21,11 @@ class OptimConfig:
         weight_decay: applied to weights only; biases and norm parameters are
             excluded from decay (and, for LARS, from trust-ratio adaptation).
         momentum: SGD/LARS momentum (AdamW uses beta1 = momentum).
-        warmup_epochs: linear warm-up length (fractions allowed).
+        warmup_epochs: linear warm-up length in epochs (fractions allowed); ignored
+            when ``warmup_fraction`` is set (recipes that set it write null here).
+        warmup_fraction: linear warm-up length as a fraction of the whole run (of its
+            optimizer steps, or of the time budget), e.g. 0.03: the same schedule shape
+            whatever the run's length. Takes precedence over ``warmup_epochs``.
         min_lr_ratio: the cosine decays to ``lr * min_lr_ratio``.
     """
 
@@ -30,8 +34,15 @@ class OptimConfig:
     scale_lr_by_batch: bool = False
     weight_decay: float = 5e-4
     momentum: float = 0.9
-    warmup_epochs: float = 10.0
+    warmup_epochs: float | None = 10.0
+    warmup_fraction: float | None = None
     min_lr_ratio: float = 0.001
+
+    def __post_init__(self) -> None:
+        if self.warmup_fraction is not None and not 0.0 <= self.warmup_fraction < 1.0:
+            raise ValueError(f"model.optim.warmup_fraction must be in [0, 1), got {self.warmup_fraction}")
+        if self.warmup_epochs is not None and self.warmup_epochs < 0:
+            raise ValueError(f"model.optim.warmup_epochs must be >= 0, got {self.warmup_epochs}")
 
 
 def parameter_groups(modules: list[nn.Module], weight_decay: float) -> list[dict]:

@@ -1,0 +1,160 @@
+"""CIFAR-10 rows at equal work: every run trains the same number of optimizer steps.
+
+    python benchmarks/cifar10_steps.py --method simclr --seed 0           # the shipped recipe, 2,000 steps
+    python benchmarks/cifar10_steps.py --method plain --seed 0            # the plain-PyTorch reference loop
+    python benchmarks/cifar10_steps.py --method simclr --variant plain_recipe --seed 0
+    python benchmarks/cifar10_steps.py --method random --seed 0           # random initialization
+    python benchmarks/cifar10_steps.py --method simclr --precision bf16-mixed --seed 0
+
+Protocol: 2,000 optimizer steps at batch 256 (about 10.2 epochs of the 50,000 training
+images), float32 unless ``--precision`` says otherwise, the learning-rate schedule over those
+steps (the recipes' warm-up is a fraction of the steps). The evaluated checkpoint must hold the
+final step. Metrics on the CIFAR-10 test split: kNN top-1 at k = 20 and 200 (bank: the 50,000
+training images, temperature 0.07) and the L-BFGS linear probe (weight decay chosen on
+held-out training images). A row records steps, images seen, seed, commit, CPU and its flags,
+and the settings; training seconds are recorded but compare only within one process (see
+``benchmarks/speed.py`` for cost per step).
+
+``--method plain`` runs ``benchmarks/plain_loop.py`` (no infossl code) in its own process and
+evaluates its plain state dict with the same code as ``infossl eval --backbone.name convnet``.
+Rows: ``benchmarks/results/cifar10_steps/<method>[_<variant>]_seed<seed>[_bf16].json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from cifar10_budget import load_average, machine_speed, pretrain_and_evaluate, write_row
+from common import cpu_flags
+
+ROOT = Path(__file__).resolve().parent.parent
+FOLDER = "cifar10_steps"
+METHODS = ("imsvd", "emi", "entrec", "entrec_byol", "simclr", "byol", "barlow", "vicreg")
+
+#: named changes to a method's shipped recipe (extra ``infossl pretrain`` arguments)
+VARIANTS: dict[str, list[str]] = {
+    # benchmarks/plain_loop.py's recipe in infossl (the recipes issue's third row): SGD 0.06 at batch 256,
+    # weight decay 5e-4, projector 512-128, crop 0.08-1, 3% warm-up (infossl keeps biases and norms out of decay)
+    "plain_recipe": [
+        "--model.optim.name", "sgd", "--model.optim.lr", "0.06", "--model.optim.weight_decay", "5e-4",
+        "--model.optim.scale_lr_by_batch", "false", "--model.optim.warmup_fraction", "0.03", "--model.optim.min_lr_ratio", "0",
+        "--model.method.projector", "[512, 128]", "--data.augment.crop_scale", "[0.08, 1.0]",
+    ],
+}
+
+
+def evaluate_plain(weights: Path, data: Path) -> dict[str, Any]:
+    from infossl.data.augment import CIFAR10_MEAN, CIFAR10_STD
+    from infossl.eval.evaluate import evaluate_weights
+    from infossl.eval.features import load_eval_splits
+    from infossl.models.backbones import BackboneSpec
+
+    spec = BackboneSpec(name="convnet", widths=(32, 64, 128, 256))
+    return evaluate_weights(weights, spec, load_eval_splits(data), mean=CIFAR10_MEAN, std=CIFAR10_STD, use_cache=False)
+
+
+def plain_row(data: Path, run_dir: Path, steps: int, seed: int) -> dict[str, Any]:
+    command = [sys.executable, str(ROOT / "benchmarks" / "plain_loop.py"), "--data", str(data), "--out", str(run_dir),
+               "--steps", str(steps), "--seed", str(seed)]
+    speed_before, load_before = machine_speed(), load_average()
+    subprocess.run(command, check=True)
+    load_after, speed_after = load_average(), machine_speed()
+    summary = json.loads((run_dir / "summary.json").read_text())
+    results = evaluate_plain(run_dir / "backbone.pt", data)
+    return {
+        "method": "plain loop (reference)",
+        "seed": seed,
+        "batch_size": summary["batch_size"],
+        "steps": summary["steps"],
+        "evaluated_step": summary["steps"],  # the loop saves its weights once, after its last step
+        "images_seen": summary["images_seen"],
+        "epochs": round(summary["images_seen"] / summary["train_images"], 2),
+        "precision": "32-true",
+        "settings": summary["settings"],
+        "train_s": summary["train_s"],
+        "images_per_s": summary["images_per_s"],
+        "final_loss": summary["final_loss"],
+        "knn20_top1": round(100 * results["knn"]["knn20_top1"], 2),
+        "knn200_top1": round(100 * results["knn"]["knn200_top1"], 2),
+        "linear_top1": round(100 * results["linear"]["lbfgs"]["top1"], 2),
+        "feature_rank": round(results["diagnostics"]["feature_rank"], 1),
+        "load_before": load_before,
+        "load_after": load_after,
+        "machine_speed": [speed_before, speed_after],
+    }
+
+
+def random_row(data: Path, seed: int) -> dict[str, Any]:
+    from infossl.data.augment import CIFAR10_MEAN, CIFAR10_STD
+    from infossl.encoder import Encoder
+    from infossl.eval.evaluate import evaluate_encoder
+    from infossl.eval.features import load_eval_splits
+    from infossl.models.backbones import BackboneSpec, build_backbone
+
+    torch.manual_seed(seed)
+    backbone, dim = build_backbone(BackboneSpec(name="convnet", widths=(32, 64, 128, 256)))
+    results = evaluate_encoder(Encoder(backbone, dim, 32, CIFAR10_MEAN, CIFAR10_STD).eval(), None, load_eval_splits(data))
+    return {
+        "method": "random init (reference)",
+        "seed": seed,
+        "steps": 0,
+        "knn20_top1": round(100 * results["knn"]["knn20_top1"], 2),
+        "knn200_top1": round(100 * results["knn"]["knn200_top1"], 2),
+        "linear_top1": round(100 * results["linear"]["lbfgs"]["top1"], 2),
+        "feature_rank": round(results["diagnostics"]["feature_rank"], 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--method", required=True, choices=[*METHODS, "plain", "random"])
+    parser.add_argument("--variant", choices=sorted(VARIANTS), help="a named change to the method's shipped recipe")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--steps", type=int, default=2000)
+    parser.add_argument("--precision", default="32-true", choices=["32-true", "bf16-mixed"])
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "cifar10.npz")
+    parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "steps", help="run folders (checkpoints, logs)")
+    parser.add_argument("--force", action="store_true", help="run even when the row exists")
+    args = parser.parse_args()
+    if not args.data.is_file():
+        parser.error(f"--data: {args.data} not found (the CIFAR-10 npz, see ../shared/data/README.md)")
+    if args.variant and args.method in ("plain", "random"):
+        parser.error("--variant applies to the infossl methods")
+    torch.set_num_threads(min(torch.get_num_threads(), os.cpu_count() or 1))
+    tag = args.method + (f"_{args.variant}" if args.variant else "") + f"_seed{args.seed}"
+    tag += "_bf16" if args.precision == "bf16-mixed" else ""
+    tag += f"_{args.steps}steps" if args.steps != 2000 else ""
+    from common import RESULTS_DIR
+
+    if (RESULTS_DIR / FOLDER / f"{tag}.json").is_file() and not args.force:
+        print(f"{FOLDER}/{tag}.json exists (--force to redo it)")
+        return
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    if args.method == "plain":
+        row = plain_row(args.data, args.runs / tag, args.steps, args.seed)
+    elif args.method == "random":
+        row = random_row(args.data, args.seed)
+    else:
+        extra = VARIANTS.get(args.variant, [])
+        row = pretrain_and_evaluate(
+            args.method, args.data, args.runs / tag, None, 256, args.seed, None, {}, extra_args=extra, steps=args.steps,
+            precision=args.precision,
+        )
+        row["variant"] = args.variant or "shipped recipe"
+        row["arguments"] = extra
+    row["started"] = started
+    row["cpu_flags"] = cpu_flags()
+    write_row(FOLDER, tag, row)
+
+
+if __name__ == "__main__":
+    main()
