@@ -1,0 +1,303 @@
+"""Hyper-parameter search with Optuna, the same budget for every searched method.
+
+    python benchmarks/search.py --method simclr                 # 12 trials (continues a stopped study)
+    python benchmarks/search.py --method imsvd --trials 12
+    python benchmarks/search.py --method simclr --summary       # best trials and parameter importances
+
+Proxy task (never the test split): train on 45,000 CIFAR-10 training images for at most 400
+optimizer steps at batch 256, score kNN-20 top-1 (temperature 0.07) on the other 5,000 training
+images with the 45,000 as the bank. Every 100 steps the trial reports an intermediate score
+(kNN-20 on the 5,000 with the first 10,000 training images as the bank, cheaper) and Optuna's
+median pruner may stop it. TPE with 4 random start-up trials, seeded; the study lives in
+SQLite (``runs/search/<method>.db``), so a stopped search continues where it was.
+
+Trial 1 of every study is the method's shipped recipe (``cifar10_cpu/<method>.yaml``, whose
+comment names its source), enqueued before TPE proposes anything. The space: optimizer (SGD or
+LARS), learning rate and weight decay (log scale), the crop's minimum area, the warm-up
+fraction, the projector's hidden width, depth and output size, and each method's own settings
+(SPACES). Each trial writes a JSON row (parameters, state, held-out score, intermediate
+scores, seconds per step) to ``benchmarks/results/search/<method>/trial_NNN.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import lightning as L
+import numpy as np
+import torch
+
+from cifar10_budget import recipe, write_row
+
+ROOT = Path(__file__).resolve().parent.parent
+FOLDER = "search"
+PROXY_FIT, PROXY_HELD = 45_000, 5_000
+INTERMEDIATE_BANK = 10_000
+
+Space = Callable[[Any], dict[str, Any]]
+
+
+def common_space(trial, outputs: list[int]) -> dict[str, Any]:
+    """Settings every method searches: the optimizer, the schedule, the crop, the projector."""
+    depth = trial.suggest_int("projector_depth", 1, 3)  # hidden layers
+    return {
+        "optimizer": trial.suggest_categorical("optimizer", ["sgd", "lars"]),
+        "lr": trial.suggest_float("lr", 0.01, 3.0, log=True),
+        "weight_decay": trial.suggest_float("weight_decay", 1e-6, 1e-3, log=True),
+        "crop_min": trial.suggest_float("crop_min", 0.08, 0.5),
+        "warmup_fraction": trial.suggest_float("warmup_fraction", 0.0, 0.2),
+        "projector": [trial.suggest_categorical("projector_width", [512, 1024, 2048])] * depth
+        + [trial.suggest_categorical("projector_output", outputs)],
+    }
+
+
+#: each searched method's own settings, and the projector output sizes it may use
+SPACES: dict[str, Space] = {
+    "simclr": lambda t: {**common_space(t, [128, 256]), "temperature": t.suggest_float("temperature", 0.05, 0.5, log=True)},
+    "entrec": lambda t: {
+        **common_space(t, [128, 256]),
+        "kappa": t.suggest_float("kappa", 2.0, 50.0, log=True),
+        "estimator": t.suggest_categorical("estimator", ["expectation", "average"]),
+    },
+    "vicreg": lambda t: {
+        **common_space(t, [512, 1024, 2048]),
+        "sim_weight": t.suggest_float("sim_weight", 5.0, 50.0, log=True),
+        "cov_weight": t.suggest_float("cov_weight", 0.2, 5.0, log=True),
+    },
+    "imsvd": lambda t: {
+        **common_space(t, [256, 512, 1024, 2048]),
+        "num_states": t.suggest_categorical("num_states", [4, 8, 16, 32]),  # all divide the outputs
+        "temperature": t.suggest_float("temperature", 0.05, 2.0, log=True),
+        "invariance_weight": t.suggest_float("invariance_weight", 0.1, 10.0, log=True),
+        "diagonal_weight": t.suggest_float("diagonal_weight", 0.1, 10.0, log=True),
+        "off_diagonal_weight": t.suggest_float("off_diagonal_weight", 0.1, 10.0, log=True),
+    },
+    "emi": lambda t: {
+        **common_space(t, [32, 64, 128, 256, 1024]),
+        "eps": t.suggest_float("eps", 1e-4, 1e-1, log=True),
+        "standardize": t.suggest_categorical("standardize", [True, False]),
+        # the optional invariance term: off (the recipe) or a log-scaled weight
+        "invariance_weight": t.suggest_float("invariance_weight", 1e-2, 10.0, log=True) if t.suggest_categorical("invariance", [False, True]) else 0.0,
+    },
+}
+OPTIM_KEYS = ("optimizer", "lr", "weight_decay", "warmup_fraction")
+
+
+def shipped_params(method: str) -> dict[str, Any]:
+    """The shipped recipe as a point of the search space (trial 1)."""
+    config = recipe(method)
+    optim, init = config["model"]["optim"], config["model"]["method"]["init_args"]
+    projector = list(init["projector"])
+    params = {
+        "optimizer": optim["name"],
+        "lr": optim["lr"],
+        "weight_decay": optim["weight_decay"],
+        "crop_min": config["data"]["augment"]["crop_scale"][0],
+        "warmup_fraction": optim["warmup_fraction"],
+        "projector_depth": len(projector) - 1,
+        "projector_width": projector[0],
+        "projector_output": projector[-1],
+    }
+    own = {"simclr": ["temperature"], "entrec": ["kappa", "estimator"], "vicreg": ["sim_weight", "cov_weight"],
+           "imsvd": ["num_states", "temperature", "invariance_weight", "diagonal_weight", "off_diagonal_weight"],
+           "emi": ["eps", "standardize"]}[method]
+    params.update({key: init[key] for key in own})
+    if method == "emi":
+        params["invariance"] = init["invariance_weight"] > 0
+        if params["invariance"]:
+            params["invariance_weight"] = init["invariance_weight"]
+    return params
+
+
+def pretrain_args(method: str, settings: dict[str, Any], data: Path, run_dir: Path, steps: int, seed: int) -> list[str]:
+    """``infossl pretrain`` arguments of one trial: the recipe with ``settings`` applied."""
+    args = [
+        "--config", f"cifar10_cpu/{method}.yaml", "--run_dir", str(run_dir), "--data.path", str(data),
+        "--seed_everything", str(seed), "--trainer.max_steps", str(steps), "--trainer.max_epochs", "-1",
+        "--trainer.precision", "32-true", "--trainer.limit_val_batches", "0", "--trainer.enable_progress_bar", "false",
+        "--knn.every_n_epochs", "0", "--diagnostics.every_n_epochs", "0", "--online_probe.enabled", "false",
+        "--checkpoint.every_n_train_steps", str(steps),
+        "--model.optim.name", settings["optimizer"], "--model.optim.lr", repr(settings["lr"]),
+        "--model.optim.weight_decay", repr(settings["weight_decay"]), "--model.optim.warmup_fraction", repr(settings["warmup_fraction"]),
+        "--data.augment.crop_scale", f"[{settings['crop_min']!r}, 1.0]",
+        "--model.method.projector", json.dumps(settings["projector"]),
+    ]
+    for key, value in settings.items():
+        if key not in (*OPTIM_KEYS, "crop_min", "projector"):
+            args += [f"--model.method.{key}", str(value).lower() if isinstance(value, bool) else str(value)]
+    return args
+
+
+def proxy_npz(data: Path, runs: Path) -> Path:
+    """45,000 training images to train on (x_train) and the other 5,000 to score on (x_test)."""
+    out = runs / "search_proxy_cifar10.npz"
+    if not out.is_file():
+        with np.load(data) as archive:
+            x, y = archive["x_train"], archive["y_train"]
+            order = np.random.default_rng(0).permutation(len(x))
+            fit, held = order[:PROXY_FIT], order[PROXY_FIT : PROXY_FIT + PROXY_HELD]
+            runs.mkdir(parents=True, exist_ok=True)
+            np.savez(out, x_train=x[fit], y_train=y[fit], x_test=x[held], y_test=y[held], classes=archive["classes"])
+    return out
+
+
+def held_out_knn(module, splits, bank_size: int | None = None) -> float:
+    """kNN-20 top-1 (%) of the module's backbone on the held-out split, bank: the training split."""
+    from infossl.encoder import Encoder
+    from infossl.eval.features import encode_images
+    from infossl.eval.knn import knn_evaluate
+
+    augment = module.trainer.datamodule.augment_config
+    encoder = Encoder(module.backbone, module.feature_dim, None, augment.mean, augment.std)
+    was_training = module.backbone.training
+    bank = splits.train.images[:bank_size], splits.train.labels[:bank_size]
+    try:
+        train = encode_images(encoder, bank[0], desc="bank")
+        test = encode_images(encoder, splits.test.images, desc="held-out")
+    finally:
+        module.backbone.train(was_training)
+    return 100 * knn_evaluate(train, bank[1], test, splits.test.labels, ks=(20,))["knn20_top1"]
+
+
+class ReportToOptuna(L.Callback):
+    """Reports the intermediate held-out kNN-20 every ``every`` steps and prunes on Optuna's word."""
+
+    def __init__(self, trial, splits, every: int, last: int) -> None:
+        self.trial, self.splits, self.every, self.last = trial, splits, every, last
+        self.scores: dict[int, float] = {}
+        self.pruned_at: int | None = None
+
+    def on_train_batch_end(self, trainer, module, *args) -> None:
+        step = trainer.global_step
+        if step % self.every or step >= self.last:
+            return
+        score = held_out_knn(module, self.splits, INTERMEDIATE_BANK)
+        self.scores[step] = round(score, 2)
+        self.trial.report(score, step)
+        if self.trial.should_prune():
+            self.pruned_at = step
+            trainer.should_stop = True
+
+
+def run_trial(trial, method: str, data: Path, runs: Path, steps: int, every: int, seed: int) -> float:
+    import optuna
+
+    from infossl.cli.pretrain import build_cli, check_before_fit
+    from infossl.eval.features import load_eval_splits
+
+    settings = SPACES[method](trial)
+    run_dir = runs / f"{method}_trial{trial.number:03d}"
+    args = pretrain_args(method, settings, data, run_dir, steps, seed)
+    splits = load_eval_splits(data)
+    row: dict[str, Any] = {"method": method, "trial": trial.number + 1, "params": trial.params, "settings": settings,
+                           "arguments": args, "steps_budget": steps, "seed": seed}
+    started = time.perf_counter()
+    try:
+        cli = build_cli(args)
+        check_before_fit(cli)
+        reporter = ReportToOptuna(trial, splits, every, steps)
+        cli.trainer.callbacks.append(reporter)
+        cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+        module = cli.model
+        row.update({"steps": cli.trainer.global_step, "intermediate": reporter.scores,
+                    "seconds_per_step": round(module.train_seconds / max(1, cli.trainer.global_step), 4)})
+        if reporter.pruned_at is not None:
+            row.update({"state": "pruned", "held_out_knn20": None})
+            raise optuna.TrialPruned(f"pruned at step {reporter.pruned_at}")
+        score = held_out_knn(module, splits)
+        row.update({"state": "complete", "held_out_knn20": round(score, 2)})
+        return score
+    except optuna.TrialPruned:
+        raise
+    except Exception as error:  # a diverged or invalid trial is a result too: recorded, then failed
+        row.update({"state": "failed", "error": f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"})
+        raise
+    finally:
+        row["wall_s"] = round(time.perf_counter() - started, 1)
+        write_row(f"{FOLDER}/{method}", f"trial_{trial.number + 1:03d}", row)
+
+
+def study_for(method: str, runs: Path, seed: int):
+    import optuna
+
+    runs.mkdir(parents=True, exist_ok=True)
+    return optuna.create_study(
+        study_name=f"cifar10_cpu_{method}",
+        storage=f"sqlite:///{runs / f'{method}.db'}",
+        direction="maximize",
+        sampler=optuna.samplers.TPESampler(n_startup_trials=4, seed=seed),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=4, n_warmup_steps=0),
+        load_if_exists=True,
+    )
+
+
+def summary(method: str, runs: Path, seed: int, top: int = 3) -> dict[str, Any]:
+    import optuna
+
+    study = study_for(method, runs, seed)
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    best = sorted(complete, key=lambda t: -t.value)[:top]
+    out: dict[str, Any] = {
+        "method": method,
+        "trials": len(study.trials),
+        "complete": len(complete),
+        "pruned": sum(t.state == optuna.trial.TrialState.PRUNED for t in study.trials),
+        "failed": sum(t.state == optuna.trial.TrialState.FAIL for t in study.trials),
+        "best": [{"trial": t.number + 1, "held_out_knn20": round(t.value, 2), "params": t.params} for t in best],
+    }
+    if len(complete) >= 2:
+        importances = optuna.importance.get_param_importances(study)
+        out["importances"] = {key: round(value, 3) for key, value in importances.items()}
+        out["importances_from"] = f"{len(complete)} completed trials"
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--method", required=True, choices=sorted(SPACES))
+    parser.add_argument("--trials", type=int, default=12, help="trials of the study in all (a continued study runs the rest)")
+    parser.add_argument("--steps", type=int, default=400, help="optimizer steps per trial at most")
+    parser.add_argument("--report-every", type=int, default=100, help="steps between intermediate scores")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--summary", action="store_true", help="write and print the study's best trials and parameter importances")
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "cifar10.npz")
+    parser.add_argument("--proxy", type=Path, help="a ready proxy npz (x_train to fit, x_test to score), instead of splitting --data")
+    parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "search", help="run folders and the SQLite studies")
+    args = parser.parse_args()
+    torch.set_num_threads(min(torch.get_num_threads(), os.cpu_count() or 1))
+    import optuna
+
+    if args.summary:
+        result = summary(args.method, args.runs, args.seed)
+        write_row(FOLDER, f"{args.method}_summary", result)
+        print(json.dumps(result, indent=1))
+        return
+    if args.proxy is None and not args.data.is_file():
+        parser.error(f"--data: {args.data} not found (the CIFAR-10 npz, see ../shared/data/README.md)")
+    data = args.proxy or proxy_npz(args.data, args.runs)
+    study = study_for(args.method, args.runs, args.seed)
+    if not study.trials:
+        study.enqueue_trial(shipped_params(args.method))
+    # a trial that was running when an earlier process stopped stays RUNNING in the storage:
+    # close it as failed and run its point again (one search process per study at a time)
+    for stale in [t for t in study.trials if t.state == optuna.trial.TrialState.RUNNING]:
+        study.tell(stale.number, state=optuna.trial.TrialState.FAIL)
+        study.enqueue_trial(stale.params)
+        study.set_user_attr("interrupted", study.user_attrs.get("interrupted", 0) + 1)
+    # every finished trial counts against the budget (a diverged one too), interrupted ones do not
+    remaining = args.trials - sum(t.state.is_finished() for t in study.trials) + study.user_attrs.get("interrupted", 0)
+    if remaining > 0:
+        study.optimize(
+            lambda trial: run_trial(trial, args.method, data, args.runs, args.steps, args.report_every, args.seed),
+            n_trials=remaining, catch=(Exception,),
+        )
+    print(json.dumps(summary(args.method, args.runs, args.seed), indent=1))
+
+
+if __name__ == "__main__":
+    main()
