@@ -264,6 +264,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=400, help="optimizer steps per trial at most")
     parser.add_argument("--report-every", type=int, default=100, help="steps between intermediate scores")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--at-most", type=int, help="run at most this many trials in this process (a queue commits between them)")
+    parser.add_argument("--remaining", action="store_true", help="print how many trials the study still has to run, and exit")
     parser.add_argument("--summary", action="store_true", help="write and print the study's best trials and parameter importances")
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "cifar10.npz")
     parser.add_argument("--proxy", type=Path, help="a ready proxy npz (x_train to fit, x_test to score), instead of splitting --data")
@@ -291,6 +293,11 @@ def main() -> None:
         study.set_user_attr("interrupted", study.user_attrs.get("interrupted", 0) + 1)
     # every finished trial counts against the budget (a diverged one too), interrupted ones do not
     remaining = args.trials - sum(t.state.is_finished() for t in study.trials) + study.user_attrs.get("interrupted", 0)
+    if args.remaining:
+        print(max(0, remaining))
+        return
+    if args.at_most is not None:
+        remaining = min(remaining, args.at_most)
     if remaining > 0:
         study.optimize(
             lambda trial: run_trial(trial, args.method, data, args.runs, args.steps, args.report_every, args.seed),

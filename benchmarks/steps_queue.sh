@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# The recipes plan at equal work, one run at a time, committing each JSON row as soon as it
+# exists; a row that exists is skipped, so rerunning the queue continues where it stopped.
+#   nohup bash benchmarks/steps_queue.sh [RUNS] > steps_queue.log 2>&1 &
+# To keep developing while it runs, run it from a pinned worktree and write the rows into
+# the main checkout:
+#   git worktree add --detach ../bench HEAD
+#   PYTHONPATH=../bench/src INFOSSL_RESULTS_DIR=$PWD/benchmarks/results nohup bash ../bench/benchmarks/steps_queue.sh &
+# touch RESULTS/PAUSE to hold the queue between runs (to run the tests on a quiet machine);
+# remove it to continue. STAGES (default "first search") picks what to run; "table" runs the
+# final table with the shipped recipes, so run it once the search winners are shipped.
+# Order: the first rows (the plain loop against infossl's SimCLR, shipped and with the plain
+# loop's recipe), checked before the rest; the Optuna studies, one trial per process and
+# commit; the final table at 2,000 steps with seeds 0 and 1.
+set -uo pipefail
+cd "$(dirname "$0")"
+RUNS=${1:-../runs}
+RESULTS=${INFOSSL_RESULTS_DIR:-$PWD/results}
+export INFOSSL_RESULTS_DIR=$RESULTS
+STAGES=${STAGES:-first search}
+TRIALS=${TRIALS:-12}
+
+commit_rows() {
+  local msg=$1
+  for attempt in 1 2 3 4 5; do
+    local dirs
+    dirs=$(cd "$RESULTS" && ls -d cifar10_steps search 2>/dev/null)
+    (cd "$RESULTS" && git add $dirs && git commit -q -m "$msg" -- $dirs) && return 0
+    sleep 5
+  done
+}
+
+wait_unpaused() {
+  while [ -f "$RESULTS/PAUSE" ]; do sleep 20; done
+}
+
+# row METHOD SEED [VARIANT]: one 2,000-step row
+row() {
+  local method=$1 seed=$2 variant=${3:-}
+  local tag=$method${variant:+_$variant}_seed$seed
+  [ -f "$RESULTS/cifar10_steps/$tag.json" ] && return 0
+  wait_unpaused
+  echo "== $(date -u '+%F %T') $tag"
+  python cifar10_steps.py --method "$method" --seed "$seed" ${variant:+--variant "$variant"} --runs "$RUNS/steps" \
+    && commit_rows "CIFAR-10 at 2,000 steps: $tag (measured)"
+}
+
+# study METHOD: its TRIALS Optuna trials, one process and one commit per trial
+study() {
+  local method=$1 left
+  while left=$(python search.py --method "$method" --trials "$TRIALS" --runs "$RUNS/search" --remaining) && [ "$left" -gt 0 ]; do
+    wait_unpaused
+    echo "== $(date -u '+%F %T') search $method, $left trials to go"
+    python search.py --method "$method" --trials "$TRIALS" --at-most 1 --runs "$RUNS/search" > /dev/null \
+      && commit_rows "Recipe search: $method, one more trial (measured)" || break
+  done
+  python search.py --method "$method" --summary --runs "$RUNS/search" > /dev/null && commit_rows "Recipe search: $method, summary"
+}
+
+for stage in $STAGES; do
+  case $stage in
+    first)
+      row plain 0; row simclr 0 plain_recipe; row simclr 0; row plain 1; row simclr 1 plain_recipe ;;
+    search)
+      for m in simclr imsvd vicreg entrec emi; do study "$m"; done ;;
+    table)
+      for seed in 0 1; do
+        for m in plain simclr vicreg imsvd entrec emi byol barlow entrec_byol; do row "$m" "$seed"; done
+        row random "$seed"
+      done ;;
+  esac
+done
