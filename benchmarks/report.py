@@ -349,7 +349,73 @@ def render_speed_objectives(result: dict[str, Any]) -> str:
     )
 
 
+def mean_and_range(values: list[float]) -> str:
+    """``mean (min-max)`` over seeds, or the one value."""
+    if len(values) == 1:
+        return f"{values[0]:.2f}"
+    return f"{sum(values) / len(values):.2f} ({min(values):.2f}-{max(values):.2f})"
+
+
+def render_steps(result: dict[str, Any]) -> str:
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for r in result["rows"]:
+        key = (r["method"], r.get("variant") or "-", r.get("precision") or "-")
+        groups.setdefault(key, []).append(r)
+    ordered = sorted(groups.items(), key=lambda item: -sum(r["knn20_top1"] for r in item[1]) / len(item[1]))
+    rows = []
+    for (method, variant, precision), runs in ordered:
+        runs = sorted(runs, key=lambda r: r["seed"])
+        rows.append([
+            method, variant, precision, ", ".join(str(r["seed"]) for r in runs), fmt(runs[0].get("steps")),
+            fmt(runs[0].get("images_seen")),
+            mean_and_range([r["knn20_top1"] for r in runs]), mean_and_range([r["knn200_top1"] for r in runs]),
+            mean_and_range([r["linear_top1"] for r in runs if r.get("linear_top1") is not None]) if any(r.get("linear_top1") is not None for r in runs) else "-",
+            fmt(runs[0].get("feature_rank")), ", ".join(fmt(r.get("images_per_s")) for r in runs),
+            ", ".join(" ".join(r.get("cpu_flags") or []) or "-" for r in runs[:1]), ", ".join(r["commit"] for r in runs),
+        ])
+    return (
+        "## CIFAR-10 at 2,000 optimizer steps\n\n"
+        "Equal work for every row: 2,000 optimizer steps at batch 256 (about 10.2 epochs), the schedule over\n"
+        "those steps, then the final step's backbone evaluated on the 10,000 test images: weighted kNN\n"
+        "(k = 20 and 200, T = 0.07, bank: the 50,000 training images) and the L-BFGS linear probe. Values:\n"
+        "the mean over seeds, with the lowest and highest seed in brackets; rows sorted by mean kNN-20.\n"
+        "Images/s depend on the machine and its load at the time (compare speeds with `speed.py`, in one\n"
+        "process). \"plain loop\" is `benchmarks/plain_loop.py` (no infossl code), evaluated through\n"
+        "`infossl eval --backbone.name convnet`.\n\n"
+        "- command: `python benchmarks/cifar10_steps.py --method METHOD --seed SEED [--variant NAME]` (one row)\n"
+        + machine_line(result) + "\n\n"
+        + table(
+            ["method", "variant", "precision", "seeds", "steps", "images seen", "kNN-20", "kNN-200", "linear",
+             "feature rank", "images/s", "CPU flags", "commits"],
+            rows,
+        )
+    )
+
+
+def render_search(result: dict[str, Any]) -> str:
+    parts = [
+        "## Recipe search (Optuna)\n\n"
+        "Per method: TPE (4 random start-up trials) with median pruning on intermediate scores; trial 1 is the\n"
+        "shipped recipe. Each trial trains at most 400 steps on 45,000 training images; score: kNN-20 top-1 on\n"
+        "the other 5,000 training images (never the test split). Importances: Optuna's fANOVA estimate over\n"
+        "the completed trials (few trials make it rough).\n\n"
+        "- command: `python benchmarks/search.py --method METHOD` (trial rows under `benchmarks/results/search/METHOD/`)\n"
+        + machine_line(result)
+    ]
+    for r in sorted(result["rows"], key=lambda r: r["method"]):
+        best = r.get("best") or []
+        lines = [f"### {r['method']}: {r['trials']} trials ({r['complete']} completed, {r['pruned']} pruned, {r['failed']} failed)\n"]
+        lines.append(table(["trial", "held-out kNN-20", "parameters"],
+                           [[b["trial"], b["held_out_knn20"], ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in b["params"].items())] for b in best]))
+        if r.get("importances"):
+            lines.append("\nImportances (" + r["importances_from"] + "): " + ", ".join(f"{k} {v}" for k, v in r["importances"].items()))
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts)
+
+
 RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
+    "cifar10_steps": render_steps,
+    "search": render_search,
     "cifar10_budget": render_budget,
     "cifar10_budget_tuning": render_tuning,
     "cifar10_budget_study": render_study,
@@ -362,7 +428,7 @@ RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
     "cpu_recipe": render_cpu_recipe,
     "pretrain_runs": render_pretrain_runs,
 }
-ORDER = ["cifar10_budget", "cifar10_budget_tuning", "cifar10_budget_study", "cifar10_epochs", "speed_losses", "speed_step", "speed_objectives", "losses", "cpu_recipe", "knn", "pretrain_runs"]  # sections in this order first, then the others by name
+ORDER = ["cifar10_steps", "search", "cifar10_budget", "cifar10_budget_tuning", "cifar10_budget_study", "cifar10_epochs", "speed_losses", "speed_step", "speed_objectives", "losses", "cpu_recipe", "knn", "pretrain_runs"]  # sections in this order first, then the others by name
 
 
 def main() -> None:

@@ -223,14 +223,19 @@ def run_trial(trial, method: str, data: Path, runs: Path, steps: int, every: int
 
 
 def study_for(method: str, runs: Path, seed: int):
+    """The method's study, created or continued. The sampler's seed is ``seed`` plus the trials
+    already run: a queue runs one trial per process, and the same seed in every process would
+    draw the same random start-up point again and again."""
     import optuna
 
     runs.mkdir(parents=True, exist_ok=True)
+    name, storage = f"cifar10_cpu_{method}", f"sqlite:///{runs / f'{method}.db'}"
+    done = len(optuna.create_study(study_name=name, storage=storage, direction="maximize", load_if_exists=True).trials)
     return optuna.create_study(
-        study_name=f"cifar10_cpu_{method}",
-        storage=f"sqlite:///{runs / f'{method}.db'}",
+        study_name=name,
+        storage=storage,
         direction="maximize",
-        sampler=optuna.samplers.TPESampler(n_startup_trials=4, seed=seed),
+        sampler=optuna.samplers.TPESampler(n_startup_trials=4, seed=seed + done),
         pruner=optuna.pruners.MedianPruner(n_startup_trials=4, n_warmup_steps=0),
         load_if_exists=True,
     )
