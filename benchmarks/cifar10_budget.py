@@ -324,8 +324,11 @@ def study(method: str, data: Path, runs: Path, seed: int) -> None:
         write_row("cifar10_budget_study", tag, row)
 
 
-def supervised_reference(data: Path, run_dir: Path, budget_min: float, batch_size: int, seed: int) -> dict[str, Any]:
-    """The same backbone and augmentation trained with labels (cross-entropy on one view)."""
+def supervised_reference(
+    data: Path, run_dir: Path, budget_min: float | None, batch_size: int, seed: int, steps: int | None = None
+) -> dict[str, Any]:
+    """The same backbone and augmentation trained with labels (cross-entropy on one view), for
+    ``budget_min`` minutes of training time or, when given, ``steps`` optimizer steps (float32)."""
     import lightning as L
 
     from infossl.data import SSLDataModule
@@ -356,19 +359,23 @@ def supervised_reference(data: Path, run_dir: Path, budget_min: float, batch_siz
             now = time.perf_counter()
             self.train_seconds += now - (self._last or now)
             self._last = now
-            if self.train_seconds >= 60 * budget_min:
+            if budget_min is not None and self.train_seconds >= 60 * budget_min:
                 self.trainer.should_stop = True
+
+        def progress(self) -> float:
+            return self.trainer.global_step / steps if steps is not None else self.train_seconds / (60 * budget_min)
 
         def configure_optimizers(self):
             optimizer = torch.optim.SGD(self.parameters(), lr=0.1 * batch_size / 256, momentum=0.9, weight_decay=5e-4)
-            schedule = lambda step: cosine_decay(self.train_seconds / (60 * budget_min), 0.001)  # noqa: E731
+            schedule = lambda step: cosine_decay(self.progress(), 0.001)  # noqa: E731
             return {"optimizer": optimizer, "lr_scheduler": {"scheduler": torch.optim.lr_scheduler.LambdaLR(optimizer, schedule), "interval": "step"}}
 
     L.seed_everything(seed)
     datamodule = SSLDataModule(source="npz", path=str(data), batch_size=batch_size, seed=seed, augment=AugmentConfig(preset="simclr", mean=CIFAR10_MEAN, std=CIFAR10_STD))
     module = Supervised()
     trainer = L.Trainer(
-        accelerator="cpu", max_epochs=1000, limit_val_batches=0, logger=False, enable_checkpointing=False,
+        accelerator="cpu", max_epochs=-1 if steps else 1000, max_steps=steps or -1, precision="32-true",
+        limit_val_batches=0, logger=False, enable_checkpointing=False,
         enable_progress_bar=False, use_distributed_sampler=False, default_root_dir=str(run_dir),
     )
     load_before = load_average()
@@ -376,18 +383,19 @@ def supervised_reference(data: Path, run_dir: Path, budget_min: float, batch_siz
     splits = load_eval_splits(data)
     encoder = Encoder(module.backbone, module.head.in_features, 32, CIFAR10_MEAN, CIFAR10_STD)
     results = evaluate_encoder(encoder, None, splits)
-    steps = trainer.global_step
+    done = trainer.global_step
     return {
         "method": "supervised (reference)",
         "seed": seed,
         "budget_min": budget_min,
         "batch_size": batch_size,
+        "images_seen": done * batch_size,
         "lr": 0.1 * batch_size / 256,
         "optimizer": "sgd",
-        "steps": steps,
-        "epochs": round(steps * batch_size / len(splits.train), 2),
+        "steps": done,
+        "epochs": round(done * batch_size / len(splits.train), 2),
         "train_s": round(module.train_seconds, 1),
-        "images_per_s": round(steps * batch_size / max(module.train_seconds, 1e-9), 1),
+        "images_per_s": round(done * batch_size / max(module.train_seconds, 1e-9), 1),
         "knn20_top1": round(100 * results["knn"]["knn20_top1"], 2),
         "knn200_top1": round(100 * results["knn"]["knn200_top1"], 2),
         "linear_top1": round(100 * results["linear"]["lbfgs"]["top1"], 2),

@@ -4,6 +4,7 @@
     python benchmarks/cifar10_steps.py --method plain --seed 0            # the plain-PyTorch reference loop
     python benchmarks/cifar10_steps.py --method simclr --variant plain_recipe --seed 0
     python benchmarks/cifar10_steps.py --method random --seed 0           # random initialization
+    python benchmarks/cifar10_steps.py --method supervised --seed 0       # the same backbone trained with labels
     python benchmarks/cifar10_steps.py --method simclr --precision bf16-mixed --seed 0
 
 Protocol: 2,000 optimizer steps at batch 256 (about 10.2 epochs of the 50,000 training
@@ -33,7 +34,7 @@ from typing import Any
 
 import torch
 
-from cifar10_budget import load_average, machine_speed, pretrain_and_evaluate, write_row
+from cifar10_budget import load_average, machine_speed, pretrain_and_evaluate, supervised_reference, write_row
 from common import cpu_flags
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -116,7 +117,7 @@ def random_row(data: Path, seed: int) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--method", required=True, choices=[*METHODS, "plain", "random"])
+    parser.add_argument("--method", required=True, choices=[*METHODS, "plain", "random", "supervised"])
     parser.add_argument("--variant", choices=sorted(VARIANTS), help="a named change to the method's shipped recipe")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--steps", type=int, default=2000)
@@ -127,7 +128,7 @@ def main() -> None:
     args = parser.parse_args()
     if not args.data.is_file():
         parser.error(f"--data: {args.data} not found (the CIFAR-10 npz, see ../shared/data/README.md)")
-    if args.variant and args.method in ("plain", "random"):
+    if args.variant and args.method in ("plain", "random", "supervised"):
         parser.error("--variant applies to the infossl methods")
     torch.set_num_threads(min(torch.get_num_threads(), os.cpu_count() or 1))
     tag = args.method + (f"_{args.variant}" if args.variant else "") + f"_seed{args.seed}"
@@ -143,6 +144,8 @@ def main() -> None:
         row = plain_row(args.data, args.runs / tag, args.steps, args.seed)
     elif args.method == "random":
         row = random_row(args.data, args.seed)
+    elif args.method == "supervised":  # the same backbone and views trained with labels: a ceiling
+        row = supervised_reference(args.data, args.runs / tag, None, 256, args.seed, steps=args.steps)
     else:
         extra = VARIANTS.get(args.variant, [])
         row = pretrain_and_evaluate(

@@ -66,7 +66,7 @@ for stage in $STAGES; do
     table)
       for seed in 0 1; do
         for m in plain simclr vicreg imsvd entrec emi byol barlow entrec_byol; do row "$m" "$seed"; done
-        row random "$seed"
+        row random "$seed"; row supervised "$seed"
       done ;;
   esac
 done
