@@ -8,10 +8,14 @@
    InfoNCE vs NTXentLoss (temperature 0.2), Barlow Twins (lambda 0.0051), VICReg (25/25/1),
    BYOL (our 2 - 2 cos vs lightly's negative cosine: the same cost).
 2. A training step with the same backbone (the CPU recipe's convnet), projector (1024-256),
-   loss (NT-Xent), SGD and data (CIFAR-10 images): infossl's pipeline (Lightning Trainer, uint8
-   batches, batched augmentation on the device) against a plain PyTorch loop with lightly's
-   SimCLRTransform in a DataLoader at the fastest of num_workers 0, 1, 2. Images/s and the share
-   of a step spent in augmentation (augmentation alone / whole step).
+   loss (NT-Xent), SGD and data (CIFAR-10 images), float32, each side with and without
+   channels-last: infossl's pipeline (Lightning Trainer, uint8 batches, batched augmentation on
+   the device), a plain PyTorch loop with lightly's SimCLRTransform in a DataLoader (at the
+   fastest of num_workers 0, 1, 2) and lightly's NTXentLoss, and the batched plain loop of
+   benchmarks/plain_loop.py (a stronger baseline: per-sample augmentation computed on whole
+   uint8 batches). The sides alternate in rounds (order reversed every round); images/s is the
+   median over rounds, each round the median of its steps. Also the share of a step spent in
+   augmentation (augmentation alone / whole step).
 3. The information objectives at their paper shapes relative to one CIFAR ResNet-18 step
    (two views of 256 images, forward + backward + SGD), and their growth with N and D.
 """
@@ -125,18 +129,29 @@ class CifarPIL(torch.utils.data.Dataset):
         return self.transform(Image.fromarray(self.images[i]))
 
 
-def build_model():
+def build_model(channels_last: bool = False):
     from infossl.methods import SimCLR
     from infossl.models.backbones import BackboneSpec, build_backbone
 
     torch.manual_seed(0)
     backbone, dim = build_backbone(BackboneSpec(name="convnet", widths=(32, 64, 128, 256)))
+    if channels_last:
+        backbone = backbone.to(memory_format=torch.channels_last)
     method = SimCLR(projector=(1024, 256), temperature=0.2)
     method.build(backbone, dim)
     return backbone, method
 
 
-def plain_lightly_loop(images: np.ndarray, batch: int, workers: int, steps: int) -> dict[str, float]:
+def step_seconds(step: Callable[[], Any], steps: int, warmup: int = 2) -> float:
+    """Median seconds of ``steps`` calls of ``step`` after ``warmup`` untimed ones."""
+    for _ in range(warmup):
+        step()
+    return statistics.median(timed(step) for _ in range(steps))
+
+
+def lightly_side(images: np.ndarray, batch: int, workers: int, channels_last: bool) -> Callable[[], None]:
+    """One step of a plain loop with lightly's SimCLRTransform (PIL, per image) in a DataLoader
+    and lightly's NTXentLoss, the model in ``channels_last`` as on the infossl side."""
     from lightly.loss import NTXentLoss
     from lightly.transforms import SimCLRTransform
 
@@ -145,32 +160,54 @@ def plain_lightly_loop(images: np.ndarray, batch: int, workers: int, steps: int)
         CifarPIL(images, transform), batch_size=batch, shuffle=True, drop_last=True, num_workers=workers,
         persistent_workers=workers > 0,
     )
-    backbone, method = build_model()
+    backbone, method = build_model(channels_last)
     model = torch.nn.Sequential(backbone, method.projector)
     criterion = NTXentLoss(temperature=0.2)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-5)
-    batches = iter(loader)
-    times = []
-    for step in range(steps + 2):
-        start = time.perf_counter()
-        (x1, x2) = next(batches)
-        loss = criterion(model(x1), model(x2))
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    state = {"batches": iter(loader)}
+
+    def step() -> None:
+        try:
+            x1, x2 = next(state["batches"])
+        except StopIteration:
+            state["batches"] = iter(loader)
+            x1, x2 = next(state["batches"])
+        loss = criterion(model(x1.contiguous(memory_format=fmt)), model(x2.contiguous(memory_format=fmt)))
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        if step >= 2:  # the first steps start the workers
-            times.append(time.perf_counter() - start)
-    # augmentation alone: the loader's own rate, main process
-    alone = torch.utils.data.DataLoader(CifarPIL(images, transform), batch_size=batch, shuffle=True, num_workers=0)
-    it = iter(alone)
-    augment_s = statistics.median(timed(lambda: next(it)) for _ in range(3))
-    step_s = statistics.median(times)
-    return {"step_s": step_s, "images_per_s": batch / step_s, "augment_s": augment_s}
+
+    return step
 
 
-def infossl_pipeline(npz: Path, batch: int, steps: int, channels_last: bool, run_dir: Path) -> dict[str, float]:
+def batched_plain_side(images: np.ndarray, batch: int, channels_last: bool) -> Callable[[], None]:
+    """One step of ``benchmarks/plain_loop.py`` (plain PyTorch, batched per-sample augmentation of
+    uint8 tensors), with the same model, loss and optimizer as the other sides."""
+    import plain_loop
+
+    backbone, method = build_model(channels_last)
+    model = torch.nn.Sequential(backbone, method.projector)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-5)
+    data = torch.from_numpy(images).permute(0, 3, 1, 2).contiguous()
+    generator = torch.Generator().manual_seed(0)
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+
+    def step() -> None:
+        x = data[torch.randint(len(data), (batch,), generator=generator)]
+        v1, v2 = (plain_loop.view(x, (0.2, 1.0), generator).contiguous(memory_format=fmt) for _ in range(2))
+        loss = plain_loop.nt_xent(model(v1), model(v2), 0.2)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+    return step
+
+
+def infossl_pipeline(npz: Path, batch: int, steps: int, channels_last: bool, run_dir: Path) -> float:
+    """Median seconds of a whole step of ``infossl pretrain`` (load, augment, forward, backward,
+    update), from the images/s it logs per step; the trainer's start-up is not counted."""
     from infossl.cli.pretrain import pretrain
-    from infossl.data.augment import CIFAR10_MEAN, CIFAR10_STD, AugmentConfig, MultiViewAugment
 
     args = [
         "--config", "cifar10_cpu/simclr.yaml", "--data.path", str(npz), "--data.batch_size", str(batch),
@@ -180,41 +217,78 @@ def infossl_pipeline(npz: Path, batch: int, steps: int, channels_last: bool, run
         "--online_probe.enabled", "false", "--model.optim.name", "sgd", "--model.optim.lr", "0.1",
         "--model.optim.scale_lr_by_batch", "false", "--model.channels_last", str(channels_last).lower(),
         "--model.method.projector", "[1024, 256]", "--data.augment.jitter", "[0.4, 0.4, 0.4, 0.1]",
-        "--trainer.precision", "32-true",  # as the lightly side: float32 also where the CPU has native bf16
+        "--trainer.precision", "32-true",  # as the other sides: float32 also where the CPU has native bf16
     ]
     import csv
 
     pretrain(args)
     rate = [float(r["train/images_per_s"]) for r in csv.DictReader((run_dir / "metrics.csv").open()) if r.get("train/images_per_s")]
-    images_per_s = statistics.median(rate[1:])  # each value: one whole step (load, augment, forward, backward, update)
+    return batch / statistics.median(rate[1:])
+
+
+def augmentation_seconds(images: np.ndarray, batch: int) -> dict[str, float]:
+    """Augmentation alone, per batch of two views: lightly's transform in the main process,
+    infossl's batched kornia pipeline, the plain loop's batched one."""
+    import plain_loop
+    from lightly.transforms import SimCLRTransform
+
+    from infossl.data.augment import CIFAR10_MEAN, CIFAR10_STD, AugmentConfig, MultiViewAugment
+
+    transform = SimCLRTransform(input_size=32, gaussian_blur=0.0, min_scale=0.2, cj_strength=0.5)
+    it = iter(torch.utils.data.DataLoader(CifarPIL(images, transform), batch_size=batch, shuffle=True, num_workers=0))
     augment = MultiViewAugment(AugmentConfig(preset="simclr", mean=CIFAR10_MEAN, std=CIFAR10_STD), 32, seed=0)
-    with np.load(npz) as a:
-        x = torch.from_numpy(a["x_train"][:batch]).permute(0, 3, 1, 2).contiguous()
-    augment(x)
-    augment_s = statistics.median(timed(lambda: augment(x)) for _ in range(5))
-    return {"step_s": batch / images_per_s, "images_per_s": images_per_s, "augment_s": augment_s}
+    x = torch.from_numpy(images[:batch]).permute(0, 3, 1, 2).contiguous()
+    generator = torch.Generator().manual_seed(0)
+    return {
+        "lightly": step_seconds(lambda: next(it), 3, warmup=1),
+        "infossl": step_seconds(lambda: augment(x), 5),
+        "plain": step_seconds(lambda: [plain_loop.view(x, (0.2, 1.0), generator) for _ in range(2)], 5),
+    }
 
 
 def bench_step(data: Path, quick: bool, tmp: Path) -> list[dict[str, Any]]:
-    batch, steps = (64, 4) if quick else (256, 12)
+    """Whole training steps, the sides measured in interleaved rounds (the order reversed every
+    round) so that all see the same machine state; per side the median over rounds."""
+    batch, steps, rounds = (64, 3, 2) if quick else (256, 10, 3)
     with np.load(data) as a:
-        images = a["x_train"][: batch * (steps + 4)]
+        images = a["x_train"][: max(batch * (steps + 4), 4096)]
         npz = tmp / "subset.npz"
         np.savez(npz, x_train=images, y_train=a["y_train"][: len(images)], x_test=a["x_test"][:512], y_test=a["y_test"][:512], classes=a["classes"])
-    rows = []
-    for workers in (0, 1, 2):
-        r = plain_lightly_loop(images, batch, workers, steps)
-        rows.append({"pipeline": f"plain loop + lightly (num_workers={workers})", "batch": batch, **{k: round(v, 4) for k, v in r.items()}})
-        print(rows[-1])
+    # lightly's loader at its fastest worker count on this machine (chosen once, channels-last)
+    workers = min((0, 1, 2), key=lambda w: step_seconds(lightly_side(images, batch, w, True), steps))
+    sides: dict[str, Callable[[], float]] = {}
     for channels_last in (False, True):
-        r = infossl_pipeline(npz, batch, steps, channels_last, tmp / f"run_{channels_last}")
-        rows.append({"pipeline": f"infossl (channels_last={channels_last})", "batch": batch, **{k: round(v, 4) for k, v in r.items()}})
-        print(rows[-1])
-    for row in rows:
-        row["augment_share"] = round(row["augment_s"] / row["step_s"], 3)
-    best_plain = max((r for r in rows if r["pipeline"].startswith("plain")), key=lambda r: r["images_per_s"])
-    for row in rows:
-        row["vs_best_plain"] = round(row["images_per_s"] / best_plain["images_per_s"], 2)
+        lightly_step = lightly_side(images, batch, workers, channels_last)
+        plain_step = batched_plain_side(images, batch, channels_last)
+        sides[f"plain loop + lightly (num_workers={workers}, channels_last={channels_last})"] = lambda s=lightly_step: step_seconds(s, steps)
+        sides[f"batched plain loop (benchmarks/plain_loop.py, channels_last={channels_last})"] = lambda s=plain_step: step_seconds(s, steps)
+        sides[f"infossl (channels_last={channels_last})"] = (
+            lambda c=channels_last: infossl_pipeline(npz, batch, steps, c, tmp / f"run_{c}")
+        )
+    measured: dict[str, list[float]] = {name: [] for name in sides}
+    order = list(sides)
+    for r in range(rounds):
+        for name in order if r % 2 == 0 else order[::-1]:
+            measured[name].append(sides[name]())
+            print(f"round {r + 1}: {name}: {batch / measured[name][-1]:.0f} images/s", flush=True)
+    augment = augmentation_seconds(images, batch)
+    rows = []
+    for name, seconds in measured.items():
+        step_s = statistics.median(seconds)
+        side = "lightly" if "lightly" in name else "plain" if name.startswith("batched") else "infossl"
+        rows.append({
+            "pipeline": name, "batch": batch, "rounds": rounds, "steps_per_round": steps,
+            "step_s": round(step_s, 4), "images_per_s": round(batch / step_s, 1),
+            "images_per_s_rounds": [round(batch / s, 1) for s in seconds],
+            "augment_s": round(augment[side], 4), "augment_share": round(augment[side] / step_s, 3),
+        })
+    for channels_last in (False, True):
+        same = [r for r in rows if r["pipeline"].endswith(f"channels_last={channels_last})")]
+        lightly_rate = next(r["images_per_s"] for r in same if "lightly" in r["pipeline"])
+        plain_rate = next(r["images_per_s"] for r in same if r["pipeline"].startswith("batched"))
+        for row in same:
+            row["vs_lightly_loop"] = round(row["images_per_s"] / lightly_rate, 2)
+            row["vs_batched_plain_loop"] = round(row["images_per_s"] / plain_rate, 2)
     return rows
 
 
