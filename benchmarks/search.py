@@ -3,6 +3,7 @@
     python benchmarks/search.py --method simclr                 # 12 trials (continues a stopped study)
     python benchmarks/search.py --method imsvd --trials 12
     python benchmarks/search.py --method simclr --summary       # best trials and parameter importances
+    python benchmarks/search.py --method simclr --confirm 2000  # the winner against trial 1 at 2,000 steps
 
 Proxy task (never the test split): train on 45,000 CIFAR-10 training images for at most 400
 optimizer steps at batch 256, score kNN-20 top-1 (temperature 0.07) on the other 5,000 training
@@ -262,6 +263,36 @@ def summary(method: str, runs: Path, seed: int, top: int = 3) -> dict[str, Any]:
     return out
 
 
+def confirm(method: str, data: Path, runs: Path, steps: int, seed: int) -> list[dict[str, Any]]:
+    """The study's best completed trial against trial 1 (the shipped recipe), each trained for
+    ``steps`` steps on the proxy's 45,000 images and scored on its 5,000 held-out ones."""
+    import optuna
+
+    from infossl.cli.pretrain import pretrain
+    from infossl.eval.features import load_eval_splits
+
+    study = study_for(method, runs, seed)
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    if not complete:
+        raise SystemExit(f"{method}: no completed trial to confirm")
+    best = max(complete, key=lambda t: t.value)
+    splits = load_eval_splits(data)
+    rows = []
+    for trial in [study.trials[0]] + ([best] if best.number != 0 else []):
+        settings = SPACES[method](optuna.trial.FixedTrial(trial.params))
+        run_dir = runs / f"{method}_confirm_trial{trial.number + 1:03d}_seed{seed}"
+        args = pretrain_args(method, settings, data, run_dir, steps, seed)
+        started = time.perf_counter()
+        cli = pretrain(args)
+        row = {"method": method, "trial": trial.number + 1, "proxy_score": round(trial.value, 2) if trial.value is not None else None,
+               "params": trial.params, "arguments": args, "seed": seed, "steps": cli.trainer.global_step,
+               "seconds_per_step": round(cli.model.train_seconds / max(1, cli.trainer.global_step), 4),
+               "held_out_knn20": round(held_out_knn(cli.model, splits), 2), "wall_s": round(time.perf_counter() - started, 1)}
+        write_row(f"{FOLDER}/{method}", f"confirm_trial{trial.number + 1:03d}_seed{seed}", row)
+        rows.append(row)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--method", required=True, choices=sorted(SPACES))
@@ -272,6 +303,10 @@ def main() -> None:
     parser.add_argument("--at-most", type=int, help="run at most this many trials in this process (a queue commits between them)")
     parser.add_argument("--remaining", action="store_true", help="print how many trials the study still has to run, and exit")
     parser.add_argument("--summary", action="store_true", help="write and print the study's best trials and parameter importances")
+    parser.add_argument(
+        "--confirm", type=int, metavar="STEPS",
+        help="train the best completed trial and trial 1 for STEPS steps (2000 in the recipes plan) on the proxy and score both",
+    )
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "cifar10.npz")
     parser.add_argument("--proxy", type=Path, help="a ready proxy npz (x_train to fit, x_test to score), instead of splitting --data")
     parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "search", help="run folders and the SQLite studies")
@@ -287,6 +322,9 @@ def main() -> None:
     if args.proxy is None and not args.data.is_file():
         parser.error(f"--data: {args.data} not found (the CIFAR-10 npz, see ../shared/data/README.md)")
     data = args.proxy or proxy_npz(args.data, args.runs)
+    if args.confirm:
+        print(json.dumps(confirm(args.method, data, args.runs, args.confirm, args.seed), indent=1))
+        return
     study = study_for(args.method, args.runs, args.seed)
     if not study.trials:
         study.enqueue_trial(shipped_params(args.method))
