@@ -153,16 +153,17 @@ def write_row(folder: str, tag: str, row: dict[str, Any]) -> Path:
     return path
 
 
-def proxy_npz(data: Path, runs: Path) -> Path:
-    """9,000 training images to train on and 1,000 other training images to score on."""
-    out = runs / "proxy_cifar10.npz"
+def proxy_npz(data: Path, runs: Path, fit: int = 9_000, held: int = 1_000) -> Path:
+    """A proxy task from the training split only: ``fit`` training images to train on
+    (x_train) and ``held`` other training images to score on (x_test), seeded."""
+    out = runs / ("proxy_cifar10.npz" if (fit, held) == (9_000, 1_000) else f"proxy_cifar10_{fit}_{held}.npz")
     if not out.is_file():
         with np.load(data) as archive:
             x, y = archive["x_train"], archive["y_train"]
-            order = np.random.default_rng(0).permutation(len(x))[:10_000]
-            fit, held = order[:9_000], order[9_000:]
+            order = np.random.default_rng(0).permutation(len(x))[: fit + held]
+            train, score = order[:fit], order[fit:]
             runs.mkdir(parents=True, exist_ok=True)
-            np.savez(out, x_train=x[fit], y_train=y[fit], x_test=x[held], y_test=y[held], classes=archive["classes"])
+            np.savez(out, x_train=x[train], y_train=y[train], x_test=x[score], y_test=y[score], classes=archive["classes"])
     return out
 
 

@@ -34,7 +34,14 @@ from typing import Any
 
 import torch
 
-from cifar10_budget import load_average, machine_speed, pretrain_and_evaluate, supervised_reference, write_row
+from cifar10_budget import (
+    load_average,
+    machine_speed,
+    pretrain_and_evaluate,
+    random_reference,
+    supervised_reference,
+    write_row,
+)
 from common import cpu_flags
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -94,27 +101,6 @@ def plain_row(data: Path, run_dir: Path, steps: int, seed: int) -> dict[str, Any
     }
 
 
-def random_row(data: Path, seed: int) -> dict[str, Any]:
-    from infossl.data.augment import CIFAR10_MEAN, CIFAR10_STD
-    from infossl.encoder import Encoder
-    from infossl.eval.evaluate import evaluate_encoder
-    from infossl.eval.features import load_eval_splits
-    from infossl.models.backbones import BackboneSpec, build_backbone
-
-    torch.manual_seed(seed)
-    backbone, dim = build_backbone(BackboneSpec(name="convnet", widths=(32, 64, 128, 256)))
-    results = evaluate_encoder(Encoder(backbone, dim, 32, CIFAR10_MEAN, CIFAR10_STD).eval(), None, load_eval_splits(data))
-    return {
-        "method": "random init (reference)",
-        "seed": seed,
-        "steps": 0,
-        "knn20_top1": round(100 * results["knn"]["knn20_top1"], 2),
-        "knn200_top1": round(100 * results["knn"]["knn200_top1"], 2),
-        "linear_top1": round(100 * results["linear"]["lbfgs"]["top1"], 2),
-        "feature_rank": round(results["diagnostics"]["feature_rank"], 1),
-    }
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--method", required=True, choices=[*METHODS, "plain", "random", "supervised"])
@@ -143,7 +129,7 @@ def main() -> None:
     if args.method == "plain":
         row = plain_row(args.data, args.runs / tag, args.steps, args.seed)
     elif args.method == "random":
-        row = random_row(args.data, args.seed)
+        row = {**random_reference(args.data, args.seed), "steps": 0}
     elif args.method == "supervised":  # the same backbone and views trained with labels: a ceiling
         row = supervised_reference(args.data, args.runs / tag, None, 256, args.seed, steps=args.steps)
     else:

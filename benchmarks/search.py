@@ -33,7 +33,7 @@ import lightning as L
 import numpy as np
 import torch
 
-from cifar10_budget import recipe, write_row
+from cifar10_budget import proxy_npz, recipe, write_row
 
 ROOT = Path(__file__).resolve().parent.parent
 FOLDER = "search"
@@ -132,19 +132,6 @@ def pretrain_args(method: str, settings: dict[str, Any], data: Path, run_dir: Pa
         if key not in (*OPTIM_KEYS, "crop_min", "projector"):
             args += [f"--model.method.{key}", str(value).lower() if isinstance(value, bool) else str(value)]
     return args
-
-
-def proxy_npz(data: Path, runs: Path) -> Path:
-    """45,000 training images to train on (x_train) and the other 5,000 to score on (x_test)."""
-    out = runs / "search_proxy_cifar10.npz"
-    if not out.is_file():
-        with np.load(data) as archive:
-            x, y = archive["x_train"], archive["y_train"]
-            order = np.random.default_rng(0).permutation(len(x))
-            fit, held = order[:PROXY_FIT], order[PROXY_FIT : PROXY_FIT + PROXY_HELD]
-            runs.mkdir(parents=True, exist_ok=True)
-            np.savez(out, x_train=x[fit], y_train=y[fit], x_test=x[held], y_test=y[held], classes=archive["classes"])
-    return out
 
 
 def held_out_knn(module, splits, bank_size: int | None = None) -> float:
@@ -321,7 +308,7 @@ def main() -> None:
         return
     if args.proxy is None and not args.data.is_file():
         parser.error(f"--data: {args.data} not found (the CIFAR-10 npz, see ../shared/data/README.md)")
-    data = args.proxy or proxy_npz(args.data, args.runs)
+    data = args.proxy or proxy_npz(args.data, args.runs, PROXY_FIT, PROXY_HELD)
     if args.confirm:
         print(json.dumps(confirm(args.method, data, args.runs, args.confirm, args.seed), indent=1))
         return

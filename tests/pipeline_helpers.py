@@ -74,3 +74,40 @@ class RaiseAtStep(L.Callback):
     def on_train_batch_start(self, trainer, pl_module, *args) -> None:
         if trainer.global_step == self.step:
             raise ValueError("planted bug")
+
+
+class SkewedClock(L.Callback):
+    """Makes one rank's training clock run ``factor`` times as fast as the others' (a slow
+    or busy machine), and records on every rank the learning rate of each step, the
+    training time and the final weights in ``RUN_DIR/clock_rank<rank>.pt``.
+    ``shared_clock=False`` patches the shared clock out (a negative control)."""
+
+    def __init__(self, rank: int = 1, factor: float = 0.5, shared_clock: bool = True) -> None:
+        self.rank, self.factor, self.shared_clock = rank, factor, shared_clock
+        self.lrs: list[float] = []
+
+    def on_fit_start(self, trainer, pl_module) -> None:
+        import types
+
+        import infossl.training.module as module
+
+        if trainer.global_rank == self.rank:
+            start = time.perf_counter()
+            skewed = lambda: start + self.factor * (time.perf_counter() - start)  # noqa: E731
+            module.time = types.SimpleNamespace(perf_counter=skewed)
+        if not self.shared_clock:
+            pl_module._shared_clock = lambda seconds: seconds
+
+    def on_train_batch_start(self, trainer, pl_module, *args) -> None:
+        self.lrs.append(trainer.optimizers[0].param_groups[0]["lr"])
+
+    def on_fit_end(self, trainer, pl_module) -> None:
+        import torch
+
+        record = {
+            "lrs": self.lrs,
+            "global_step": trainer.global_step,
+            "train_seconds": pl_module.train_seconds,
+            "weights": {k: v.detach().clone() for k, v in pl_module.state_dict().items()},
+        }
+        torch.save(record, Path(trainer.default_root_dir) / f"clock_rank{trainer.global_rank}.pt")

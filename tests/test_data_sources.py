@@ -87,6 +87,21 @@ def test_broken_images_are_skipped_with_a_warning(tmp_path) -> None:
     assert len(data) == 2
 
 
+def test_a_folder_too_large_for_memory_fails_before_decoding(tmp_path, monkeypatch) -> None:
+    import infossl.data.sources as sources
+
+    write_images(tmp_path / "cats", 4)
+    decoded = []
+    monkeypatch.setattr(sources, "decode_image", lambda path, size: decoded.append(path) or np.zeros((size, size, 3), np.uint8))
+    # 4 images of 3 x 256 x 256 bytes need 786,432 bytes; leave less than that
+    monkeypatch.setattr(sources, "available_memory_bytes", lambda: 700_000)
+    with pytest.raises(ValueError, match=r"4 images at 256x256 .* needs about 0\.0 GiB.*data.in_memory false"):
+        load_image_folder(tmp_path, image_size=256)
+    assert decoded == []  # refused before any work
+    monkeypatch.setattr(sources, "available_memory_bytes", lambda: None)  # where the system cannot tell: try
+    assert load_image_folder(tmp_path, image_size=256).images.shape == (4, 3, 256, 256) and len(decoded) == 4
+
+
 @pytest.mark.parametrize("labelled", [True, False])
 def test_empty_folder_is_a_clear_error(tmp_path, labelled) -> None:
     (tmp_path / "empty_class").mkdir()

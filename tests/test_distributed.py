@@ -9,11 +9,14 @@ equals the corresponding rows of the single-process gradient.
 from __future__ import annotations
 
 
+from unittest import mock
+
 import pytest
 import torch
 import torch.distributed as dist
 
 from conftest import LOSS_CASES, random_pair
+from infossl.distributed import _AllReduceSum
 from infossl.models import mlp
 
 from process_group import run_in_process_group
@@ -58,6 +61,9 @@ def _per_rank(rank: int) -> dict:
     rows = slice(rank * per_process, (rank + 1) * per_process)
     results = {case: _run_case(*spec, rows) for case, spec in CASES.items()}
     results["global_batchnorm_head"] = _run_head(rows)
+    # negative control: the batch norm's all-reduced sums without their backward all-reduce
+    with mock.patch.object(_AllReduceSum, "backward", staticmethod(lambda ctx, grad: grad)):
+        results["global_batchnorm_head_local_gradient"] = _run_head(rows)
     return results
 
 
@@ -102,3 +108,10 @@ def test_gradients_are_not_trivial(per_rank_results) -> None:
     # guards against a comparison of zeros with zeros
     for case in [*CASES, "global_batchnorm_head"]:
         assert per_rank_results[0][case][1].abs().max() > 1e-6
+
+
+def test_negative_control_without_the_backward_all_reduce_the_gradients_differ(per_rank_results) -> None:
+    _, grad_x, _ = _run_head(slice(None))
+    per_process = GLOBAL_BATCH // WORLD_SIZE
+    rank_grad_x = per_rank_results[0]["global_batchnorm_head_local_gradient"][1]
+    assert not torch.allclose(rank_grad_x / WORLD_SIZE, grad_x[:per_process], rtol=1e-3, atol=1e-6)

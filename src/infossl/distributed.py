@@ -52,6 +52,34 @@ class _GatherWithGrad(torch.autograd.Function):
         return grad[start : start + ctx.local_rows]
 
 
+class _AllReduceSum(torch.autograd.Function):
+    """All-reduce (sum) forward; backward sums the incoming gradients over processes.
+
+    Every process uses the summed tensor in its own loss, so the gradient of the sum of
+    the per-process losses with respect to this process's addend is the sum of all
+    processes' gradients with respect to the result.
+    """
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        total = x.clone().contiguous()
+        dist.all_reduce(total, op=dist.ReduceOp.SUM)
+        return total
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        grad = grad.clone().contiguous()
+        dist.all_reduce(grad, op=dist.ReduceOp.SUM)
+        return grad
+
+
+def all_reduce_sum_with_grad(x: torch.Tensor) -> torch.Tensor:
+    """The sum of ``x`` over all processes, with gradients (``x`` itself when not distributed)."""
+    if world_size() == 1:
+        return x
+    return _AllReduceSum.apply(x)
+
+
 def gather_with_grad(x: torch.Tensor) -> torch.Tensor:
     """Concatenate ``x`` (rows = samples) from all processes, with gradients.
 

@@ -208,16 +208,42 @@ def load_image_folder(root: str | Path, image_size: int, labelled: bool = True, 
     ``strict``.
     """
     files, classes = scan_image_folder(root, labelled)
-    kept, labels, broken = [], [], []
+    check_memory(root, len(files), image_size)
+    # decoded straight into one preallocated array: the peak is the data set's size, not twice it
+    images = np.empty((len(files), 3, image_size, image_size), dtype=np.uint8)
+    labels, broken, count = [], [], 0
     for path, label in files:
         try:
-            kept.append(decode_image(path, image_size))
+            images[count] = decode_image(path, image_size).transpose(2, 0, 1)
             labels.append(label)
+            count += 1
         except ValueError as error:
             broken.append(str(error))
     report_broken(Path(root), broken, len(files), strict)
-    images = torch.from_numpy(np.stack(kept)).permute(0, 3, 1, 2).contiguous()
-    return ImageSet(images, torch.tensor(labels, dtype=torch.int64) if labelled else None, classes)
+    return ImageSet(torch.from_numpy(images[:count]), torch.tensor(labels, dtype=torch.int64) if labelled else None, classes)
+
+
+def available_memory_bytes() -> int | None:
+    """The memory the system can still give (MemAvailable), or None where it cannot tell."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def check_memory(root: str | Path, count: int, image_size: int, share: float = 0.8) -> None:
+    """Refuse, before decoding anything, to load a folder that would not fit in memory."""
+    needed = count * 3 * image_size * image_size
+    available = available_memory_bytes()
+    if available is not None and needed > share * available:
+        raise InputError(
+            f"{root}: decoding its {count:,} images at {image_size}x{image_size} into memory needs about "
+            f"{needed / 2**30:.1f} GiB, and {available / 2**30:.1f} GiB are available; set data.in_memory false to "
+            "read and decode them from the folder while training (or lower data.image_size)"
+        )
 
 
 def load_torchvision(name: str, root: str | Path, download: bool) -> tuple[ImageSet, ImageSet]:

@@ -7,36 +7,44 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from infossl.distributed import gather_with_grad, world_size
+from infossl.distributed import all_reduce_sum_with_grad, world_size
 
 
 class GlobalBatchNorm1d(nn.BatchNorm1d):
-    """BatchNorm1d whose training statistics are those of the global batch.
+    """BatchNorm1d whose training statistics are those of the global batch, in float32 at least.
 
-    Under ``torch.distributed`` the inputs are gathered with gradients
-    (``SyncBatchNorm`` refuses CPU tensors); each process then normalizes its
-    own rows with the global mean and biased variance and updates the running
-    statistics with the unbiased one, exactly as one process holding the whole
-    batch would. With one process it is plain ``BatchNorm1d``.
+    Under ``torch.distributed`` each process all-reduces per-channel sums, with
+    gradients: its row count, the sum of its rows, then the sum of their squared
+    deviations from the global mean (three all-reduces of C values per layer, not an
+    all-gather of the N x C activations). Each process then normalizes its own rows with
+    the global mean and biased variance and updates the running statistics with the
+    unbiased one, exactly as one process holding the whole batch would. Statistics and
+    normalization are computed in float32 (float64 inputs stay float64) whatever the
+    autocast dtype, and the output keeps the input's dtype. With one process it is plain
+    ``BatchNorm1d``. On GPUs, ``trainer.sync_batchnorm=true`` makes Lightning replace every
+    batch norm, this one included, by torch's ``SyncBatchNorm`` (fused CUDA kernels).
     """
 
     def forward(self, x: Tensor) -> Tensor:
         if not self.training or world_size() == 1:
             return super().forward(x)
-        everyone = gather_with_grad(x)
-        mean = everyone.mean(dim=0)
-        var = everyone.var(dim=0, unbiased=False)
-        if self.track_running_stats and self.running_mean is not None and self.running_var is not None:
-            n = everyone.shape[0]
-            with torch.no_grad():
-                self.num_batches_tracked.add_(1)  # type: ignore[union-attr]
-                m = self.momentum if self.momentum is not None else 1.0 / float(self.num_batches_tracked)
-                self.running_mean.lerp_(mean.detach(), m)
-                self.running_var.lerp_(var.detach() * n / max(n - 1, 1), m)
-        out = (x - mean) * torch.rsqrt(var + self.eps)
-        if self.affine:
-            out = out * self.weight + self.bias
-        return out
+        dtype = torch.promote_types(x.dtype, torch.float32)
+        with torch.autocast(x.device.type, enabled=False):
+            xf = x.to(dtype)
+            count = all_reduce_sum_with_grad(torch.tensor([float(x.shape[0])], dtype=dtype, device=x.device))
+            mean = all_reduce_sum_with_grad(xf.sum(dim=0)) / count
+            var = all_reduce_sum_with_grad((xf - mean).square().sum(dim=0)) / count
+            if self.track_running_stats and self.running_mean is not None and self.running_var is not None:
+                n = float(count)
+                with torch.no_grad():
+                    self.num_batches_tracked.add_(1)  # type: ignore[union-attr]
+                    m = self.momentum if self.momentum is not None else 1.0 / float(self.num_batches_tracked)
+                    self.running_mean.lerp_(mean.detach().to(self.running_mean.dtype), m)
+                    self.running_var.lerp_((var.detach() * n / max(n - 1, 1)).to(self.running_var.dtype), m)
+            out = (xf - mean) * torch.rsqrt(var + self.eps)
+            if self.affine:
+                out = out * self.weight.to(dtype) + self.bias.to(dtype)
+        return out.to(x.dtype)
 
 
 def mlp(in_dim: int, dims: Sequence[int], last_bias: bool = True) -> nn.Sequential:

@@ -39,7 +39,10 @@ class SSLModule(L.LightningModule):
         time_budget_min: train for this many minutes of training time (summed
             over resumed sessions) and stop; the learning-rate schedule and the
             EMA momentum then follow elapsed time instead of steps (warm-up stays
-            in steps). ``trainer.max_epochs`` / ``max_steps`` still cap the run.
+            in steps unless ``optim.warmup_fraction`` is set). Under DDP the time is
+            rank 0's, shared with every rank at every step, so all ranks apply the
+            same learning rate and momentum and stop at the same step.
+            ``trainer.max_epochs`` / ``max_steps`` still cap the run.
     """
 
     def __init__(
@@ -110,9 +113,20 @@ class SSLModule(L.LightningModule):
         else:  # the epoch's first step: count it from the epoch start (excluded from images/s)
             self.train_seconds += now - self._epoch_start
         self._last_batch_end = now
+        if self.time_budget_min is not None:
+            self.train_seconds = self._shared_clock(self.train_seconds)
+            out_of_time = self.train_seconds >= 60 * self.time_budget_min
+            if self.trainer.strategy.reduce_boolean_decision(out_of_time, all=False):
+                self.trainer.should_stop = True
         self.log("time/train_s", self.train_seconds)
-        if self.time_budget_min is not None and self.train_seconds >= 60 * self.time_budget_min:
-            self.trainer.should_stop = True
+
+    def _shared_clock(self, seconds: float) -> float:
+        """Rank 0's training time, on every rank: with a time budget the elapsed time drives the
+        learning rate, BYOL's EMA momentum and the stop, and per-rank clocks would give ranks
+        different learning rates, drifting teachers and a rank left waiting in a collective."""
+        if self.trainer.world_size == 1:
+            return seconds
+        return float(self.trainer.strategy.broadcast(seconds, src=0))
 
     def progress(self, step: int) -> float:
         """Training progress in [0, 1] after ``step`` optimizer steps: by steps, or by
