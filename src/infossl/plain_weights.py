@@ -91,7 +91,10 @@ def load_plain_encoder(
     torchvision and timm weights); ``image_size`` resizes inputs (None: as given)."""
     if len(mean) != 3 or len(std) != 3 or min(std) <= 0:
         raise InputError(f"--preprocess.mean/std: 3 values each and std > 0 expected, got mean {list(mean)}, std {list(std)}")
-    backbone, feature_dim = build_backbone(spec)
+    try:
+        backbone, feature_dim = build_backbone(spec)
+    except ValueError as error:  # an unknown backbone name
+        raise InputError(str(error)) from error
     expected = backbone.state_dict()
     state, prefix = match_prefix(read_state_dict(path), list(expected))
     missing = [key for key in expected if key not in state]

@@ -9,7 +9,7 @@ from pathlib import Path
 from infossl.cli.errors import ConfigError
 from infossl.cli.options import add_option, command_parser
 from infossl.data.augment import CIFAR10_MEAN, CIFAR10_STD, IMAGENET_MEAN, IMAGENET_STD
-from infossl.models.backbones import BackboneSpec
+from infossl.models.backbones import TORCHVISION_RESNETS, BackboneSpec
 
 
 def _boolean(text: str) -> bool:
@@ -93,9 +93,10 @@ def run_eval(argv: list[str]) -> dict:
     device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
     plain = getattr(args, "backbone.name") is not None
     if plain:
-        backbone = BackboneSpec(
-            name=getattr(args, "backbone.name"), widths=tuple(getattr(args, "backbone.widths")), cifar_stem=getattr(args, "backbone.cifar_stem")
-        )
+        name = getattr(args, "backbone.name")
+        if name != "convnet" and name not in TORCHVISION_RESNETS and not name.startswith("timm:"):
+            raise ConfigError(f"--backbone.name {name!r}: expected convnet, {', '.join(TORCHVISION_RESNETS)} or timm:<model name>")
+        backbone = BackboneSpec(name=name, widths=tuple(getattr(args, "backbone.widths")), cifar_stem=getattr(args, "backbone.cifar_stem"))
         image_size = getattr(args, "preprocess.image_size")
         read_state_dict(args.checkpoint)  # fails fast on a wrong file, before loading data
     else:
