@@ -14,7 +14,7 @@ final step. Metrics on the CIFAR-10 test split: kNN top-1 at k = 20 and 200 (ban
 training images, temperature 0.07) and the L-BFGS linear probe (weight decay chosen on
 held-out training images). A row records steps, images seen, seed, commit, CPU and its flags,
 and the settings; training seconds are recorded but compare only within one process (see
-``benchmarks/speed.py`` for cost per step).
+``benchmarks/step_cost.py`` for cost per step).
 
 ``--method plain`` runs ``benchmarks/plain_loop.py`` (no infossl code) in its own process and
 evaluates its plain state dict with the same code as ``infossl eval --backbone.name convnet``.
@@ -42,7 +42,7 @@ from cifar10_budget import (
     supervised_reference,
     write_row,
 )
-from common import cpu_flags
+from common import RESULTS_DIR, cpu_flags
 
 ROOT = Path(__file__).resolve().parent.parent
 FOLDER = "cifar10_steps"
@@ -120,8 +120,6 @@ def main() -> None:
     tag = args.method + (f"_{args.variant}" if args.variant else "") + f"_seed{args.seed}"
     tag += "_bf16" if args.precision == "bf16-mixed" else ""
     tag += f"_{args.steps}steps" if args.steps != 2000 else ""
-    from common import RESULTS_DIR
-
     if (RESULTS_DIR / FOLDER / f"{tag}.json").is_file() and not args.force:
         print(f"{FOLDER}/{tag}.json exists (--force to redo it)")
         return

@@ -55,14 +55,11 @@ SPEED_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
 
 
 def cpu_flags() -> list[str]:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                flags = set(line.split(":", 1)[1].split())
-                return [flag for flag in SPEED_FLAGS if flag in flags]
-    except OSError:
-        pass
-    return []
+    """Which of SPEED_FLAGS this CPU has (read as infossl reads them to choose its precision)."""
+    from infossl.training.precision import cpu_flags as all_flags
+
+    flags = all_flags()
+    return [flag for flag in SPEED_FLAGS if flag in flags]
 
 
 def machine_info() -> dict[str, Any]:

@@ -21,6 +21,7 @@ import argparse
 import csv
 import json
 import math
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -95,7 +96,7 @@ def training_check(device: str, dry_run: bool, compile: bool, run_dir: Path) -> 
     return {
         "check": "imagenet/imsvd.yaml training", "device": device, "compile": compile, "precision": "bf16-mixed",
         "steps": cli.trainer.global_step, "batch": batch, "image_size": size, "augment_size": 32 if dry_run else 224,
-        "images_per_s": round(sorted(timed)[len(timed) // 2], 1) if timed else None,
+        "images_per_s": round(statistics.median(timed), 1) if timed else None,
         "peak_memory_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2) if device == "cuda" else None,
         "losses_finite": bool(losses) and all(math.isfinite(v) for v in losses),
         "first_and_last_loss": [round(losses[0], 4), round(losses[-1], 4)] if losses else None,

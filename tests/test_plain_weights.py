@@ -107,7 +107,7 @@ def test_weights_of_another_backbone_are_a_clear_error(trained, tmp_path, capsys
     assert main(["eval", str(trained[0]), "--data", "missing.npz", "--backbone.name", "convnet"]) == 2
     assert "is an infossl checkpoint" in capsys.readouterr().err
     assert main(["eval", str(tmp_path / "backbone.pt"), "--data", "missing.npz", "--backbone.name", "resnet9"]) == 2
-    assert "--backbone.name 'resnet9': expected convnet" in capsys.readouterr().err
+    assert "--backbone.name: unknown backbone 'resnet9'; expected 'convnet'" in capsys.readouterr().err
     torch.save({"step": 3}, tmp_path / "other.pt")
     assert main(["eval", str(tmp_path / "other.pt"), "--data", "missing.npz", "--backbone.name", "convnet"]) == 2
     assert "holds no state dict" in capsys.readouterr().err

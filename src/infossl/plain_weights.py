@@ -93,7 +93,7 @@ def load_plain_encoder(
         raise InputError(f"--preprocess.mean/std: 3 values each and std > 0 expected, got mean {list(mean)}, std {list(std)}")
     try:
         backbone, feature_dim = build_backbone(spec)
-    except ValueError as error:  # an unknown backbone name
+    except ValueError as error:  # an unknown backbone or timm model
         raise InputError(str(error)) from error
     expected = backbone.state_dict()
     state, prefix = match_prefix(read_state_dict(path), list(expected))

@@ -9,7 +9,7 @@ from pathlib import Path
 from infossl.cli.errors import ConfigError
 from infossl.cli.options import add_option, command_parser
 from infossl.data.augment import CIFAR10_MEAN, CIFAR10_STD, IMAGENET_MEAN, IMAGENET_STD
-from infossl.models.backbones import TORCHVISION_RESNETS, BackboneSpec
+from infossl.models.backbones import BackboneSpec, check_backbone_name
 
 
 def _boolean(text: str) -> bool:
@@ -86,7 +86,7 @@ def run_eval(argv: list[str]) -> dict:
     from infossl.eval.evaluate import default_output, evaluate_checkpoint, evaluate_weights, format_table
     from infossl.eval.features import load_eval_splits
     from infossl.eval.linear import ProbeConfig
-    from infossl.plain_weights import read_state_dict
+    from infossl.plain_weights import load_plain_encoder
 
     if min(args.k) < 1:
         raise ConfigError(f"--k: neighbours must be >= 1, got {args.k}")
@@ -94,11 +94,16 @@ def run_eval(argv: list[str]) -> dict:
     plain = getattr(args, "backbone.name") is not None
     if plain:
         name = getattr(args, "backbone.name")
-        if name != "convnet" and name not in TORCHVISION_RESNETS and not name.startswith("timm:"):
-            raise ConfigError(f"--backbone.name {name!r}: expected convnet, {', '.join(TORCHVISION_RESNETS)} or timm:<model name>")
+        try:
+            check_backbone_name(name)
+        except ValueError as error:
+            raise ConfigError(f"--backbone.name: {error}") from None
         backbone = BackboneSpec(name=name, widths=tuple(getattr(args, "backbone.widths")), cifar_stem=getattr(args, "backbone.cifar_stem"))
         image_size = getattr(args, "preprocess.image_size")
-        read_state_dict(args.checkpoint)  # fails fast on a wrong file, before loading data
+        # built and loaded once, before the data: a wrong file, name or shape fails fast
+        prepared = load_plain_encoder(
+            args.checkpoint, backbone, image_size, getattr(args, "preprocess.mean"), getattr(args, "preprocess.std")
+        )
     else:
         info = read_checkpoint(args.checkpoint)["infossl"]  # fails fast on a wrong file, before loading data
         image_size = (info.get("preprocess") or {}).get("image_size")
@@ -114,7 +119,8 @@ def run_eval(argv: list[str]) -> dict:
     )
     if plain:
         results = evaluate_weights(
-            args.checkpoint, backbone, splits, image_size, getattr(args, "preprocess.mean"), getattr(args, "preprocess.std"), **common
+            args.checkpoint, backbone, splits, image_size, getattr(args, "preprocess.mean"), getattr(args, "preprocess.std"),
+            prepared=prepared, **common,
         )
     else:
         results = evaluate_checkpoint(args.checkpoint, splits, resize=args.resize, **common)

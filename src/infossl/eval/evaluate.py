@@ -14,7 +14,7 @@ import torch
 from infossl.data.augment import IMAGENET_MEAN, IMAGENET_STD, AugmentConfig, MultiViewAugment
 from infossl.data.sources import ImageSet
 from infossl.diagnostics import effective_rank, representation_report
-from infossl.encoder import encoder_and_method_from, read_checkpoint
+from infossl.encoder import Encoder, encoder_and_method_from, read_checkpoint
 from infossl.errors import InputError
 from infossl.eval.features import (
     EvalSplits,
@@ -96,12 +96,15 @@ def evaluate_weights(
     device: str = "cpu",
     use_cache: bool = True,
     diagnostics: bool = True,
+    prepared: tuple[Encoder, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """kNN, linear probe(s) and the feature rank of a plain backbone state dict (a plain
     PyTorch loop's, torchvision's, timm's) described by ``backbone``, with the
-    normalization it was trained with; see :mod:`infossl.plain_weights`."""
+    normalization it was trained with; see :mod:`infossl.plain_weights`. ``prepared``:
+    what :func:`~infossl.plain_weights.load_plain_encoder` already returned for these
+    arguments (the file is then not read again)."""
     weights = Path(weights)
-    encoder, loaded = load_plain_encoder(weights, backbone, image_size, mean, std)
+    encoder, loaded = prepared if prepared is not None else load_plain_encoder(weights, backbone, image_size, mean, std)
     encoder = encoder.to(device)
     results: dict[str, Any] = {
         "checkpoint": str(weights), "method": None, "backbone": backbone.name, "backbone_spec": backbone.to_dict(),

@@ -67,22 +67,24 @@ def torchvision_resnet(name: str, cifar_stem: bool) -> tuple[nn.Module, int]:
     return model, dim
 
 
+def check_backbone_name(name: str) -> None:
+    """Raise ValueError unless ``name`` is a backbone family infossl builds."""
+    if name != "convnet" and name not in TORCHVISION_RESNETS and not name.startswith("timm:"):
+        raise ValueError(f"unknown backbone {name!r}; expected 'convnet', one of {TORCHVISION_RESNETS} or 'timm:<model name>'")
+
+
 def build_backbone(spec: BackboneSpec) -> tuple[nn.Module, int]:
     """The backbone and the dimension of its pooled features."""
+    check_backbone_name(spec.name)
     if spec.name == "convnet":
         net = ConvNet(tuple(spec.widths))
         return net, net.num_features
     if spec.name in TORCHVISION_RESNETS:
         return torchvision_resnet(spec.name, spec.cifar_stem)
-    if spec.name.startswith("timm:"):
-        import timm
+    import timm  # "timm:<model name>", the only family left
 
-        model_name = spec.name.removeprefix("timm:")
-        if model_name not in timm.list_models():
-            raise ValueError(f"backbone {spec.name!r}: timm has no model {model_name!r}")
-        model = timm.create_model(model_name, pretrained=False, num_classes=0)
-        return model, model.num_features
-    raise ValueError(
-        f"unknown backbone {spec.name!r}; expected 'convnet', one of {TORCHVISION_RESNETS} "
-        f"or 'timm:<model name>'"
-    )
+    model_name = spec.name.removeprefix("timm:")
+    if model_name not in timm.list_models():
+        raise ValueError(f"backbone {spec.name!r}: timm has no model {model_name!r}")
+    model = timm.create_model(model_name, pretrained=False, num_classes=0)
+    return model, model.num_features
