@@ -10,6 +10,7 @@ USAGE = """infossl [--debug] <command> [options]
 commands:
   pretrain     pretrain an encoder: infossl pretrain --config cifar10/imsvd.yaml [--key value ...]
   quickstart   the embedded default: IMSVD on generated shapes, ~3.5 minutes on 2 CPU cores
+  prepare      infossl prepare SRC OUT --image_size 256: an image folder as streaming shards (litdata)
   eval         infossl eval CHECKPOINT --data DATA: kNN, linear probe and diagnostics
   explain      infossl explain CHECKPOINT --data DATA --out DIR: figures and an index.html
   compare      infossl compare RUN_DIR...: one table (and plot) across runs
@@ -50,6 +51,10 @@ def main(argv: list[str] | None = None) -> int:
             from infossl.cli.evaluate import run_eval
 
             run_eval(rest)
+        elif command == "prepare":
+            from infossl.cli.prepare import run_prepare
+
+            run_prepare(rest)
         elif command == "explain":
             from infossl.cli.explain import run_explain
 

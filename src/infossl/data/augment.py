@@ -83,10 +83,10 @@ class AugmentConfig:
         raise InputError(f"data.augment.preset={self.preset!r}; expected 'simclr', 'asymmetric' or 'custom'")
 
 
-def _view_pipeline(view: ViewConfig, size: int) -> nn.Module:
+def _view_pipeline(view: ViewConfig, size: int, crop: bool = True) -> nn.Module:
     import kornia.augmentation as K
 
-    ops: list[nn.Module] = [K.RandomResizedCrop((size, size), scale=view.crop_scale)]
+    ops: list[nn.Module] = [K.RandomResizedCrop((size, size), scale=view.crop_scale)] if crop else []
     if view.flip_p > 0:
         ops.append(K.RandomHorizontalFlip(p=view.flip_p))
     if view.jitter_p > 0:
@@ -115,26 +115,43 @@ class Normalize(nn.Module):
         return (x - self.mean) / self.std
 
 
-class MultiViewAugment(nn.Module):
-    """uint8 batch (N, 3, H, W) -> list of normalized augmented views."""
+def _as_float(images: Tensor) -> Tensor:
+    return images.float().div_(255) if images.dtype == torch.uint8 else images
 
-    def __init__(self, config: AugmentConfig, image_size: int, seed: int = 0) -> None:
+
+class MultiViewAugment(nn.Module):
+    """uint8 batch (N, 3, H, W) -> list of normalized augmented views.
+
+    With ``cropped=True`` the input is already one batch per view, each view's random
+    resized crop cut at its output size by the data loader (streaming shards, whose
+    images differ in size); the rest of each view's pipeline runs here, batched."""
+
+    def __init__(self, config: AugmentConfig, image_size: int, seed: int = 0, cropped: bool = False) -> None:
         super().__init__()
         size = config.image_size or image_size
-        self.views = nn.ModuleList(_view_pipeline(v, size) for v in config.resolved_views())
+        self.cropped = cropped
+        self.views = nn.ModuleList(_view_pipeline(v, size, crop=not cropped) for v in config.resolved_views())
         self.normalize = Normalize(config.mean, config.std)
         generator = torch.Generator().manual_seed(seed)
         self.rng_state = generator.get_state()
 
     @torch.no_grad()
-    def forward(self, images: Tensor) -> list[Tensor]:
-        x = images.float().div_(255) if images.dtype == torch.uint8 else images
-        devices = [x.device] if x.device.type == "cuda" else []
+    def forward(self, images: Tensor | list[Tensor]) -> list[Tensor]:
+        if self.cropped != isinstance(images, (list, tuple)):
+            raise InputError("MultiViewAugment: pass one batch, or with cropped=True one batch per view")
+        if self.cropped:
+            if len(images) != len(self.views):
+                raise InputError(f"MultiViewAugment: {len(images)} cropped views for {len(self.views)} view pipelines")
+            inputs = [_as_float(x) for x in images]
+        else:
+            inputs = [_as_float(images)] * len(self.views)  # converted once, shared by every view
+        device = inputs[0].device
+        devices = [device] if device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):
             torch.random.set_rng_state(self.rng_state)
             if devices:
                 torch.cuda.manual_seed(int(torch.randint(0, 2**31 - 1, ())))
-            views = [self.normalize(view(x)) for view in self.views]
+            views = [self.normalize(view(x)) for view, x in zip(self.views, inputs)]
             self.rng_state = torch.random.get_rng_state()
         return views
 

@@ -16,7 +16,7 @@ from infossl.data.sources import ImageSet, load_image_folder, load_npz, load_tor
 from infossl.data.synthetic import make_shapes
 from infossl.errors import InputError
 
-Source = Literal["synthetic", "npz", "image_folder", "unlabeled_folder", "cifar10", "cifar100", "stl10"]
+Source = Literal["synthetic", "npz", "image_folder", "unlabeled_folder", "cifar10", "cifar100", "stl10", "litdata"]
 
 
 class ImageBatches(Dataset):
@@ -58,11 +58,14 @@ class SSLDataModule(L.LightningDataModule):
     Args:
         source: where images come from: "synthetic" (generated shapes),
             "npz" (the CIFAR-10 npz layout), "image_folder" (class sub-folders),
-            "unlabeled_folder" (all images below ``path``), or torchvision's
-            "cifar10", "cifar100", "stl10".
-        path: file or folder of the source (root folder for torchvision sets).
+            "unlabeled_folder" (all images below ``path``), torchvision's
+            "cifar10", "cifar100", "stl10", or "litdata" (streaming shards written
+            by ``infossl prepare``, for data sets too large for memory).
+        path: file or folder of the source (root folder for torchvision sets; for
+            "litdata" the shards' folder, or an object-store URL).
         val_path: labelled evaluation folder for "image_folder" (else
-            ``val_fraction`` of ``path`` is held out with ``seed``).
+            ``val_fraction`` of ``path`` is held out with ``seed``); for "litdata",
+            optional labelled shards for the monitors.
         val_fraction: held-out share when there is no separate evaluation split.
         image_size: decode size for image folders (images are resized and
             centre-cropped once at load time).
@@ -139,6 +142,9 @@ class SSLDataModule(L.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is not None:
             return
+        if self.source == "litdata":
+            self._setup_shards()
+            return
         self.train_set, self.val_set = self._load()
         if self.val_set is not None and self.val_set.labels is None:
             self.val_set = None
@@ -150,6 +156,21 @@ class SSLDataModule(L.LightningDataModule):
                 f"data.batch_size={self.batch_size} is larger than the {len(self.train_set)} training images"
             )
         self.augment = MultiViewAugment(self.augment_config, self.train_set.image_size, seed=self.seed)
+        if self._pending_rng is not None:
+            self.augment.load_state_dict_rng(self._pending_rng)
+        self.eval_transform = Normalize(self.augment_config.mean, self.augment_config.std)
+
+    def _setup_shards(self) -> None:
+        from infossl.data.shards import ShardViews, read_summary
+
+        summary = None if "://" in str(self.path) else read_summary(self.path)
+        size = self.augment_config.image_size or (summary or {}).get("image_size")
+        if size is None:
+            raise InputError("data.augment.image_size is required with shards at a URL (their image size cannot be read here)")
+        views = [view.crop_scale for view in self.augment_config.resolved_views()]
+        self.train_set = ShardViews(self.path, size, views, self.seed, train=True)
+        self.val_set = ShardViews(self.val_path, size, None, self.seed, train=False) if self.val_path else None
+        self.augment = MultiViewAugment(self.augment_config, size, seed=self.seed, cropped=True)
         if self._pending_rng is not None:
             self.augment.load_state_dict_rng(self._pending_rng)
         self.eval_transform = Normalize(self.augment_config.mean, self.augment_config.std)
@@ -172,6 +193,9 @@ class SSLDataModule(L.LightningDataModule):
     def steps_per_epoch(self) -> int:
         """Optimizer batches per epoch and process (drop_last), without building a loader."""
         world = self.world_size
+        if self.source == "litdata":  # litdata splits the shards' items evenly over processes
+            per_process = self.batch_size // world
+            return self.train_set.get_len(self.num_workers, per_process) // per_process  # type: ignore[union-attr]
         return (len(self.train_set) // world) // (self.batch_size // world)  # type: ignore[arg-type]
 
     # ------------------------------------------------------------ dataloaders
@@ -195,13 +219,24 @@ class SSLDataModule(L.LightningDataModule):
             persistent_workers=self.num_workers > 0,
         )
 
+    def _shard_loader(self, data, batch_size: int, train: bool):
+        from litdata import StreamingDataLoader
+
+        return StreamingDataLoader(
+            data, batch_size=batch_size, num_workers=self.num_workers, drop_last=train, persistent_workers=self.num_workers > 0
+        )
+
     def train_dataloader(self):
         world = self.world_size
+        if self.source == "litdata":
+            return self._shard_loader(self.train_set, self.batch_size // world, train=True)
         return self._loader(self.train_set, self.batch_size // world, train=True)  # type: ignore[arg-type]
 
     def val_dataloader(self):
         if self.val_set is None:
             return []
+        if self.source == "litdata":
+            return self._shard_loader(self.val_set, 512, train=False)
         return self._loader(self.val_set, 512, train=False)
 
     # ------------------------------------------------------------ augmentation
@@ -210,7 +245,8 @@ class SSLDataModule(L.LightningDataModule):
         if self.trainer is not None and self.trainer.training:
             if self.augment is None:
                 raise RuntimeError("SSLDataModule.setup() must run before training batches are augmented")
-            return self.augment.to(images.device)(images), labels
+            device = images[0].device if isinstance(images, (list, tuple)) else images.device  # shards: one batch per view
+            return self.augment.to(device)(images), labels
         return self.eval_transform.to(images.device)(images), labels
 
     # ----------------------------------------------------------- checkpointing
