@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -45,6 +46,8 @@ def shards(tmp_path_factory) -> Path:
 
 
 def test_prepare_writes_every_decodable_image_once_and_names_the_broken_one(shards) -> None:
+    # litdata's optimize forces "spawn" process-wide; prepare restores the method it found
+    assert multiprocessing.get_start_method(allow_none=True) in (None, "fork")
     summary = read_summary(shards)
     assert summary["images"] == 300 and summary["classes"] == ["circles", "squares"]
     assert len(summary["skipped"]) == 1 and "corrupt.jpg" in summary["skipped"][0]
@@ -86,6 +89,30 @@ def test_pre_cropped_views_get_the_rest_of_the_pipeline_batched() -> None:
     assert [tuple(v.shape) for v in out] == [(4, 3, 16, 16)] * 2
     with pytest.raises(ValueError, match="one batch per view"):
         augment(views[0])
+
+
+def test_the_loader_state_is_what_resumes_mid_epoch(shards) -> None:
+    """litdata's loader state with 2 workers: restored, the next batches are the uninterrupted
+    ones (crops included); a fresh loader without it starts the epoch again."""
+    from litdata import StreamingDataLoader
+
+    def loader() -> StreamingDataLoader:
+        return StreamingDataLoader(ShardViews(shards, 8, [(0.2, 1.0)], seed=0, train=True), batch_size=10, num_workers=2)
+
+    def take(batches, count: int) -> list[torch.Tensor]:
+        return [views[0] for views, _ in (next(batches) for _ in range(count))]
+
+    uninterrupted = take(iter(loader()), 7)
+    first = loader()
+    batches = iter(first)
+    take(batches, 3)
+    state = first.state_dict()
+    del batches
+    resumed, fresh = loader(), loader()
+    resumed.load_state_dict(state)
+    for got, expected in zip(take(iter(resumed), 4), uninterrupted[3:]):
+        assert torch.equal(got, expected)
+    assert not torch.equal(take(iter(fresh), 4)[0], uninterrupted[3])  # negative control
 
 
 RUN = [

@@ -12,10 +12,12 @@ before batching); colour, blur and solarization stay batched on the training dev
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import json
 import math
+import multiprocessing
 import os
 import tempfile
 import warnings
@@ -78,7 +80,10 @@ def prepare_shards(
     files, classes = scan_image_folder(source, labelled)
     inputs = [(i, str(path), label) for i, (path, label) in enumerate(files)]
     workers = max(1, min(num_workers or os.cpu_count() or 1, len(inputs)))
-    with tempfile.TemporaryDirectory() as broken_dir:
+    # litdata's optimize sets the process-wide start method to "spawn" (force=True) and leaves it
+    # so; every DataLoader started later in this process would then spawn its workers (seconds
+    # each instead of a fork), so the method in force before is restored afterwards
+    with tempfile.TemporaryDirectory() as broken_dir, _restored_start_method():
         optimize(
             fn=functools.partial(_encode, image_size=image_size, quality=quality, broken_dir=broken_dir),
             inputs=inputs, output_dir=str(output), chunk_bytes=chunk_bytes, num_workers=workers,
@@ -96,6 +101,15 @@ def prepare_shards(
                "labelled": labelled, "classes": list(classes), "jpeg_quality": quality}
     (output / SUMMARY).write_text(json.dumps(summary, indent=1) + "\n")
     return summary
+
+
+@contextlib.contextmanager
+def _restored_start_method() -> Iterator[None]:
+    before = multiprocessing.get_start_method(allow_none=True)
+    try:
+        yield
+    finally:
+        multiprocessing.set_start_method(before, force=True)
 
 
 def _items_in(output: Path) -> int:
