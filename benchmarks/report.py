@@ -423,6 +423,28 @@ def render_search(result: dict[str, Any]) -> str:
     return "\n\n".join(parts)
 
 
+def render_data_path(result: dict[str, Any]) -> str:
+    rows = result["rows"]
+    first = rows[0]
+    return section(
+        "Data path: images/s per loader worker at 224 px",
+        (
+            f"{first['generated_images']} generated JPEGs of ImageNet-like sizes (mean {first['generated_mean_jpeg_bytes']:,} bytes), read\n"
+            "through infossl's data module with one worker's work in one process (one thread); median of\n"
+            "interleaved rounds. `in_memory` decodes once at start-up, `lazy_folder` (`data.in_memory false`)\n"
+            "decodes and resizes every access, `litdata` (`infossl prepare`, `data.source litdata`) decodes\n"
+            "the stored 256 px image and cuts both views' crops in the worker. Workers to feed one GPU:\n"
+            f"{first['gpu_images_per_s']:,} images/s ({first['gpu_source']}) over {first['views']} views = "
+            f"{first['source_images_per_s_needed']:,.0f} source images/s.\n"
+            "Device augmentation runs on the GPU in training; its CPU rate is shown for reference."
+        ),
+        result,
+        ["path", "images/s per worker (rounds)", "workers for one GPU", "one-time s/image", "stored bytes/image", "ImageNet-1k storage (GB)", "device augmentation on this CPU (images/s)"],
+        [[r["path"], f"{r['images_per_s_per_worker']} ({', '.join(map(str, r['rounds']))})", r["workers_to_feed_one_gpu"],
+          r["one_time_s_per_image"], f"{r['stored_bytes_per_image']:,}", r["imagenet_storage_gb"], r["device_augment_images_per_s_on_this_cpu"]] for r in rows],
+    )
+
+
 RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
     "cifar10_steps": render_steps,
     "search": render_search,
@@ -437,8 +459,9 @@ RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
     "losses": render_losses,
     "cpu_recipe": render_cpu_recipe,
     "pretrain_runs": render_pretrain_runs,
+    "data_path": render_data_path,
 }
-ORDER = ["cifar10_steps", "search", "cifar10_budget", "cifar10_budget_tuning", "cifar10_budget_study", "cifar10_epochs", "speed_losses", "speed_step", "speed_objectives", "losses", "cpu_recipe", "knn", "pretrain_runs"]  # sections in this order first, then the others by name
+ORDER = ["cifar10_steps", "search", "cifar10_budget", "cifar10_budget_tuning", "cifar10_budget_study", "cifar10_epochs", "speed_losses", "speed_step", "speed_objectives", "losses", "cpu_recipe", "data_path", "knn", "pretrain_runs"]  # sections in this order first, then the others by name
 
 
 def main() -> None:
