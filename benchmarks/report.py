@@ -436,7 +436,9 @@ def render_data_path(result: dict[str, Any]) -> str:
             "the stored 256 px image and cuts both views' crops in the worker. Workers to feed one GPU:\n"
             f"{first['gpu_images_per_s']:,} images/s ({first['gpu_source']}) over {first['views']} views = "
             f"{first['source_images_per_s_needed']:,.0f} source images/s.\n"
-            "Device augmentation runs on the GPU in training; its CPU rate is shown for reference."
+            "One-time cost: the start-up decode (`in_memory`) or `infossl prepare` with one worker process,\n"
+            "its start-up included (`litdata`). Device augmentation runs on the GPU in training; its\n"
+            "rate on this CPU (one thread) is shown for reference."
         ),
         result,
         ["path", "images/s per worker (rounds)", "workers for one GPU", "one-time s/image", "stored bytes/image", "ImageNet-1k storage (GB)", "device augmentation on this CPU (images/s)"],

@@ -114,6 +114,7 @@ def test_sigkill_mid_epoch_then_resume_matches_an_uninterrupted_run(reference, t
     assert min(resumed) == 0  # the first session's rows are kept too
 
 
+@pytest.mark.slow  # tests/test_shards.py stops a 2-process run by SIGTERM and resumes it, with the same checks
 def test_sigterm_saves_a_checkpoint_and_says_how_to_resume(reference, tmp_path) -> None:
     process = start(tmp_path, *SLOW)
     wait_for_checkpoint(tmp_path, 3, process)
@@ -131,7 +132,7 @@ def test_sigterm_saves_a_checkpoint_and_says_how_to_resume(reference, tmp_path) 
         torch.testing.assert_close(weights(tmp_path)[key], value, rtol=0, atol=0, msg=key)
 
 
-@pytest.mark.slow  # SIGTERM's test covers the same handler; this one adds SIGINT's exit status
+@pytest.mark.slow  # the SIGTERM tests cover the same handler; this one adds SIGINT's exit status
 def test_ctrl_c_stops_cleanly_with_a_checkpoint(tmp_path) -> None:
     process = start(tmp_path, *SLOW)
     wait_for_checkpoint(tmp_path, 3, process)

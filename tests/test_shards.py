@@ -150,6 +150,9 @@ def test_two_processes_two_workers_resume_from_shards_after_sigterm(shards, tmp_
     assert interrupted.returncode == 128 + signal.SIGTERM, err[-3000:]
     stopped = read_checkpoint(last)["global_step"]
     assert 3 <= stopped < 8
+    # a clean stop that says where it stopped and how to go on (docs/reliability.md)
+    assert "Traceback" not in err and f"stopped by SIGTERM after step {stopped};" in err
+    assert "Resume with: infossl pretrain" in err and "--resume true" in err
     resumed = start(shards, tmp_path / "interrupted", "--resume", "true")
     _, err = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, err[-3000:]
