@@ -10,6 +10,7 @@ import torch
 from infossl.losses import (
     BarlowTwinsLoss,
     BYOLLoss,
+    DINOLoss,
     EMILoss,
     EntRecLoss,
     IMSVDLoss,
@@ -28,6 +29,7 @@ LOSS_CASES: dict[str, tuple[Callable[[], PairLoss], int]] = {
     "byol": (lambda: BYOLLoss(), 5),
     "barlow": (lambda: BarlowTwinsLoss(), 5),
     "vicreg": (lambda: VICRegLoss(), 5),
+    "dino": (lambda: DINOLoss(prototypes=5), 5),
 }
 
 

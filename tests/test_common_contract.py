@@ -20,6 +20,7 @@ EXPECTED_TERMS = {
     "byol": {"cosine"},
     "barlow": {"on_diagonal", "off_diagonal"},
     "vicreg": {"invariance", "variance", "covariance"},
+    "dino": {"cross_entropy", "teacher_entropy"},
 }
 
 
@@ -101,7 +102,7 @@ def test_shapes_that_cannot_work_raise_with_the_shapes(loss_case, shape1, shape2
 def test_a_batch_of_one_raises_where_batch_statistics_are_needed(loss_case) -> None:
     name, loss_fn, d = loss_case
     z = torch.randn(1, d)
-    if name == "byol":  # no batch statistic: one sample is a valid batch
+    if name in ("byol", "dino"):  # no batch statistic: one sample is a valid batch
         assert torch.isfinite(loss_fn(z, z).loss)
         return
     with pytest.raises(ValueError, match=r"global batch of at least 2.*\(1, "):

@@ -17,6 +17,7 @@ import torch.distributed as dist
 
 from conftest import LOSS_CASES, random_pair
 from infossl.distributed import _AllReduceSum
+from infossl.losses import EntRecDiscreteLoss
 from infossl.models import mlp
 
 from process_group import run_in_process_group
@@ -26,16 +27,26 @@ GLOBAL_BATCH = 8
 # case -> (objective, whether the second argument is a detached teacher target)
 CASES = {name: (name, False) for name in LOSS_CASES}
 CASES.update({"entrec_teacher": ("entrec", True), "byol_teacher": ("byol", True)})
+# EntRec's discrete objective takes probability vectors: the rows are logits through a softmax
+DISCRETE = {"entrec_discrete": "expectation", "entrec_discrete_average": "average"}
+DISCRETE_PROTOTYPES = 6
+CASES.update({name: (name, False) for name in DISCRETE})
+CASES["entrec_discrete_teacher"] = ("entrec_discrete", True)
 
 
 def _inputs(objective: str) -> tuple[torch.Tensor, torch.Tensor]:
-    return random_pair(GLOBAL_BATCH, LOSS_CASES[objective][1], seed=42)
+    dim = DISCRETE_PROTOTYPES if objective in DISCRETE else LOSS_CASES[objective][1]
+    return random_pair(GLOBAL_BATCH, dim, seed=42)
 
 
 def _run_case(objective: str, detach_target: bool, rows: slice) -> tuple[float, torch.Tensor, torch.Tensor | None]:
     z1, z2 = (z[rows].clone().requires_grad_() for z in _inputs(objective))
-    loss_fn = LOSS_CASES[objective][0]()
-    out = loss_fn(z1, z2.detach() if detach_target else z2)
+    if objective in DISCRETE:
+        loss_fn = EntRecDiscreteLoss(DISCRETE[objective])
+        a, b = torch.softmax(z1, dim=1), torch.softmax(z2, dim=1)
+    else:
+        loss_fn, (a, b) = LOSS_CASES[objective][0](), (z1, z2)
+    out = loss_fn(a, b.detach() if detach_target else b)
     out.loss.backward()
     return out.loss.item(), z1.grad, z2.grad
 
@@ -64,6 +75,7 @@ def _per_rank(rank: int) -> dict:
     # negative control: the batch norm's all-reduced sums without their backward all-reduce
     with mock.patch.object(_AllReduceSum, "backward", staticmethod(lambda ctx, grad: grad)):
         results["global_batchnorm_head_local_gradient"] = _run_head(rows)
+        results["entrec_discrete_local_gradient"] = _run_case("entrec_discrete", False, rows)
     return results
 
 
@@ -115,3 +127,10 @@ def test_negative_control_without_the_backward_all_reduce_the_gradients_differ(p
     per_process = GLOBAL_BATCH // WORLD_SIZE
     rank_grad_x = per_rank_results[0]["global_batchnorm_head_local_gradient"][1]
     assert not torch.allclose(rank_grad_x / WORLD_SIZE, grad_x[:per_process], rtol=1e-3, atol=1e-6)
+
+
+def test_negative_control_a_local_batch_mean_gradient_differs_for_entrec_discrete(per_rank_results) -> None:
+    _, grad1, _ = _run_case("entrec_discrete", False, slice(None))
+    per_process = GLOBAL_BATCH // WORLD_SIZE
+    rank_grad1 = per_rank_results[0]["entrec_discrete_local_gradient"][1]
+    assert not torch.allclose(rank_grad1 / WORLD_SIZE, grad1[:per_process], rtol=1e-3, atol=1e-6)

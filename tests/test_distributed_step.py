@@ -22,7 +22,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from infossl.methods import BYOL, EMI, IMSVD, VICReg, BarlowTwins, EntRec, EntRecBYOL, SimCLR
+from infossl.methods import BYOL, DINO, EMI, IMSVD, VICReg, BarlowTwins, EntRec, EntRecBYOL, EntRecDINO, SimCLR
 from infossl.distributed import gather_with_grad
 from infossl.models.backbones import BackboneSpec, build_backbone
 from infossl.models.heads import GlobalBatchNorm1d
@@ -40,6 +40,9 @@ METHODS = {
     "vicreg": lambda: VICReg(projector=(32, 8)),
     "byol": lambda: BYOL(projector=(32, 8), predictor=(32, 8)),
     "entrec_byol": lambda: EntRecBYOL(projector=(32, 8), predictor=(32, 8)),
+    # DINO's centre (a buffer: the EMA of the teacher's global-batch mean) is in the compared state
+    "dino": lambda: DINO(projector=(32, 8), prototypes=16),
+    "entrec_dino": lambda: EntRecDINO(projector=(32, 8), prototypes=16),
 }
 
 
@@ -106,6 +109,9 @@ def _per_rank(rank: int) -> dict:
     rows = slice(rank * per, (rank + 1) * per)
     results = {name: step(name, rows, True) for name in METHODS}
     results.update({f"{name}_bf16": step(name, rows, True, bf16=True) for name in METHODS})
+    # negative control: DINO's centre from each process's own rows (the all-reduce patched out)
+    with mock.patch("infossl.losses.dino.world_size", lambda: 1):
+        results["control_dino_local_center"] = step("dino", rows, True)
     with mock.patch.object(GlobalBatchNorm1d, "forward", statistics_in_autocast_dtype):
         try:
             results["control_bf16"] = step("simclr", rows, True, bf16=True)
@@ -160,3 +166,10 @@ def test_negative_control_statistics_in_the_autocast_dtype_fail(ddp_results) -> 
     # the projector's batch norm as it was: the float32 running statistics cannot take bf16 values
     outcome = ddp_results[0]["control_bf16"]
     assert isinstance(outcome, str) and "dtype" in outcome, outcome
+
+
+def test_negative_control_a_per_process_dino_centre_differs(ddp_results) -> None:
+    _, params = step("dino", slice(None), False)
+    key = "method.loss.center"
+    centres = [ddp_results[rank]["control_dino_local_center"][1][key] for rank in range(WORLD_SIZE)]
+    assert not torch.allclose(centres[0], centres[1]) and not torch.allclose(centres[0], params[key])

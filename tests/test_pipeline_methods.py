@@ -11,7 +11,7 @@ import torch
 from infossl.cli.configs import packaged_configs
 from infossl.cli.pretrain import build_cli
 from infossl.data import SSLDataModule, SyntheticConfig
-from infossl.methods import BYOL, EMI, IMSVD, BarlowTwins, EntRec, EntRecBYOL, SimCLR, VICReg
+from infossl.methods import BYOL, DINO, EMI, IMSVD, BarlowTwins, EntRec, EntRecBYOL, EntRecDINO, SimCLR, VICReg
 from infossl.models import BackboneSpec
 from infossl.training import OptimConfig, SSLModule
 
@@ -26,6 +26,8 @@ METHODS = {
     "byol": lambda: BYOL(projector=(32, 16), predictor=(32, 16)),
     "barlow": lambda: BarlowTwins(projector=(32, 16)),
     "vicreg": lambda: VICReg(projector=(32, 16)),
+    "dino": lambda: DINO(projector=(32, 16), prototypes=64),
+    "entrec_dino": lambda: EntRecDINO(projector=(32, 16), prototypes=64),
 }
 
 

@@ -76,6 +76,13 @@ class Method(nn.Module, abc.ABC):
         """The embedding the objective sees, for backbone features (the projector's output)."""
         return self.projector(features)
 
+    def on_step_start(self, progress: float) -> None:
+        """Called before each training step's forward with training progress in [0, 1]
+        (schedules that shape the loss, such as DINO's teacher temperature)."""
+
+    def on_after_backward(self) -> None:
+        """Called after the backward pass, before gradient clipping and the optimizer step."""
+
     def on_step_end(self, backbone: nn.Module, progress: float) -> dict[str, float]:
         """Called after each optimizer step with training progress in [0, 1]."""
         return {}
@@ -141,16 +148,22 @@ class TeacherStudentMethod(Method):
         terms = {key: (a.terms[key] + b.terms[key]) / 2 for key in a.terms}
         return LossOutput((a.loss + b.loss) / 2, terms), f1.detach()
 
-    @torch.no_grad()
     def on_step_end(self, backbone: nn.Module, progress: float) -> dict[str, float]:
         # stateless schedule: the momentum follows from progress alone, so a resumed run matches
         tau = cosine_momentum(self.base_momentum, progress)
-        for online, teacher in ((backbone, self.teacher_backbone), (self.projector, self.teacher_projector)):
-            for p_online, p_teacher in zip(online.parameters(), teacher.parameters()):
-                p_teacher.lerp_(p_online.detach(), 1.0 - tau)
-            for b_online, b_teacher in zip(online.buffers(), teacher.buffers()):
-                b_teacher.copy_(b_online)
+        ema_update([(backbone, self.teacher_backbone), (self.projector, self.teacher_projector)], tau)
         return {"ema_momentum": tau}
+
+
+@torch.no_grad()
+def ema_update(pairs: Sequence[tuple[nn.Module, nn.Module]], momentum: float) -> None:
+    """teacher <- momentum * teacher + (1 - momentum) * online, parameter by parameter, for each
+    (online, teacher) pair; buffers (batch-norm statistics) are copied."""
+    for online, teacher in pairs:
+        for p_online, p_teacher in zip(online.parameters(), teacher.parameters()):
+            p_teacher.lerp_(p_online.detach(), 1.0 - momentum)
+        for b_online, b_teacher in zip(online.buffers(), teacher.buffers()):
+            b_teacher.copy_(b_online)
 
 
 def build_method(spec: dict[str, Any]) -> Method:

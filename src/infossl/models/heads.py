@@ -61,3 +61,39 @@ def mlp(in_dim: int, dims: Sequence[int], last_bias: bool = True) -> nn.Sequenti
         c_in = width
     layers.append(nn.Linear(c_in, dims[-1], bias=last_bias))
     return nn.Sequential(*layers)
+
+
+class DINOHead(nn.Module):
+    """DINO's projection head (Caron et al., ICCV 2021): an MLP (Linear-GELU hidden layers,
+    no batch norm, DINO's default) down to a bottleneck, L2 normalization, then a
+    weight-normalized linear layer without bias onto the prototypes, whose weight norms are
+    fixed to 1 (DINO's ``norm_last_layer``): the logits are cosine similarities to the
+    prototypes.
+
+    Args:
+        in_dim: backbone feature size.
+        hidden: output sizes of the hidden layers (DINO: 2048, 2048).
+        bottleneck: size of the normalized bottleneck (DINO: 256).
+        prototypes: number of prototypes, the output size (DINO: 65,536).
+    """
+
+    def __init__(self, in_dim: int, hidden: Sequence[int], bottleneck: int, prototypes: int) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        c_in = in_dim
+        for width in hidden:
+            layers += [nn.Linear(c_in, width), nn.GELU()]
+            c_in = width
+        layers.append(nn.Linear(c_in, bottleneck))
+        self.mlp = nn.Sequential(*layers)
+        for module in self.mlp:
+            if isinstance(module, nn.Linear):
+                nn.init.trunc_normal_(module.weight, std=0.02)
+                nn.init.zeros_(module.bias)
+        self.last_layer = nn.utils.parametrizations.weight_norm(nn.Linear(bottleneck, prototypes, bias=False))
+        self.last_layer.parametrizations.weight.original0.data.fill_(1.0)
+        self.last_layer.parametrizations.weight.original0.requires_grad_(False)
+
+    def forward(self, features: Tensor) -> Tensor:
+        z = nn.functional.normalize(self.mlp(features), dim=-1)
+        return self.last_layer(z)

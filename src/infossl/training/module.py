@@ -86,6 +86,7 @@ class SSLModule(L.LightningModule):
     # ---------------------------------------------------------------- training
     def training_step(self, batch: tuple[list[Tensor], Tensor], batch_idx: int) -> dict[str, Tensor]:
         views, labels = batch
+        self.method.on_step_start(self.progress(self.global_step))
         out, features = self.method.training_loss(self.encode, views)
         self._check_finite(out.loss, out.terms)
         batch_size = views[0].shape[0]
@@ -93,6 +94,9 @@ class SSLModule(L.LightningModule):
         self.log_dict({f"train/{k}": v for k, v in out.terms.items()}, prog_bar=True, batch_size=batch_size)
         self.log("train/lr", self.optimizers().param_groups[0]["lr"], batch_size=batch_size)
         return {"loss": out.loss, "features": features, "labels": labels}
+
+    def on_after_backward(self) -> None:
+        self.method.on_after_backward()
 
     def optimizer_step(self, *args: Any, **kwargs: Any) -> None:
         super().optimizer_step(*args, **kwargs)

@@ -1,0 +1,185 @@
+"""DINO: self-distillation with no labels, and the host it shares with EntRec's discrete variant."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from infossl.losses import DINOLoss, LossOutput, PairLoss
+from infossl.methods.base import Method, cosine_momentum, ema_update
+from infossl.models.heads import DINOHead
+
+#: views 0 and 1 are the global crops; any further views are local crops (multi-crop)
+GLOBAL_VIEWS = 2
+
+
+class DiscreteDistillationMethod(Method):
+    """Family of DINO-style methods: a student (backbone + :class:`~infossl.models.heads.DINOHead`)
+    and an EMA teacher of both, scoring every view against P prototypes. The teacher sees the
+    global views only; the loss is called once per (teacher global view i, student view j) pair
+    with i != j, ``loss(student_j, teacher_i)``, and averaged over the pairs (with two views: the
+    two cross pairs). The last layer stays frozen (its gradients dropped) for the first
+    ``freeze_last_layer_fraction`` of training, as DINO does for stability. Abstract: the
+    subclass chooses the loss and what it is given.
+    """
+
+    def __init__(
+        self,
+        loss: PairLoss,
+        projector: Sequence[int],
+        prototypes: int,
+        base_momentum: float,
+        freeze_last_layer_fraction: float,
+    ) -> None:
+        super().__init__(loss, projector)
+        if len(self.projector_dims) < 2:
+            raise ValueError(f"{type(self).__name__}: projector lists the hidden sizes then the bottleneck, e.g. [2048, 2048, 256]")
+        if prototypes < 1:
+            raise ValueError(f"{type(self).__name__}: prototypes must be >= 1, got {prototypes}")
+        if not 0.0 <= base_momentum <= 1.0:
+            raise ValueError(f"{type(self).__name__}: base_momentum must be in [0, 1], got {base_momentum}")
+        if not 0.0 <= freeze_last_layer_fraction <= 1.0:
+            raise ValueError(f"{type(self).__name__}: freeze_last_layer_fraction must be in [0, 1], got {freeze_last_layer_fraction}")
+        self.prototypes = prototypes
+        self.base_momentum = base_momentum
+        self.freeze_last_layer_fraction = freeze_last_layer_fraction
+        self.teacher_backbone: nn.Module = nn.Identity()
+        self.teacher_head: nn.Module = nn.Identity()
+        self._progress = 0.0
+
+    def settings(self) -> dict[str, Any]:
+        return {
+            **super().settings(),
+            "prototypes": self.prototypes,
+            "base_momentum": self.base_momentum,
+            "freeze_last_layer_fraction": self.freeze_last_layer_fraction,
+        }
+
+    def build(self, backbone: nn.Module, feature_dim: int) -> None:
+        self.projector = DINOHead(feature_dim, self.projector_dims[:-1], self.projector_dims[-1], self.prototypes)
+        self.teacher_backbone = copy.deepcopy(backbone)
+        self.teacher_head = copy.deepcopy(self.projector)
+        for p in [*self.teacher_backbone.parameters(), *self.teacher_head.parameters()]:
+            p.requires_grad_(False)
+
+    def pair_loss(self, student: Tensor, teacher: Tensor) -> LossOutput:
+        """The objective between one student view's and one teacher view's logits."""
+        return self.loss(student, teacher)
+
+    def after_teacher(self, teacher: Sequence[Tensor]) -> None:
+        """Called with the teacher's logits of every global view once the loss is computed."""
+
+    def training_loss(self, backbone: Callable[[Tensor], Tensor], views: Sequence[Tensor]) -> tuple[LossOutput, Tensor]:
+        if len(views) < GLOBAL_VIEWS:
+            raise ValueError(f"{type(self).__name__} needs at least {GLOBAL_VIEWS} views, got {len(views)}")
+        features = [backbone(view) for view in views]
+        student = [self.projector(f) for f in features]
+        with torch.no_grad():
+            teacher = [self.teacher_head(self.teacher_backbone(view)) for view in views[:GLOBAL_VIEWS]]
+        outputs = [self.pair_loss(student[j], teacher[i]) for i in range(GLOBAL_VIEWS) for j in range(len(views)) if i != j]
+        loss = torch.stack([out.loss for out in outputs]).mean()
+        terms = {key: torch.stack([out.terms[key] for out in outputs]).mean() for key in outputs[0].terms}
+        self.after_teacher(teacher)
+        return LossOutput(loss, terms), features[0].detach()
+
+    def on_step_start(self, progress: float) -> None:
+        self._progress = progress
+
+    def on_after_backward(self) -> None:
+        if self._progress < self.freeze_last_layer_fraction:
+            for p in self.projector.last_layer.parameters():  # type: ignore[union-attr]
+                p.grad = None
+
+    def on_step_end(self, backbone: nn.Module, progress: float) -> dict[str, float]:
+        tau = cosine_momentum(self.base_momentum, progress)
+        ema_update([(backbone, self.teacher_backbone), (self.projector, self.teacher_head)], tau)
+        return {"ema_momentum": tau}
+
+
+def warmup_linear(start: float, end: float, fraction: float, progress: float) -> float:
+    """``start`` rising linearly to ``end`` over the first ``fraction`` of training, then ``end``."""
+    if fraction <= 0 or progress >= fraction:
+        return end
+    return start + (end - start) * progress / fraction
+
+
+class DINO(DiscreteDistillationMethod):
+    """DINO, self-distillation with no labels (Caron et al., ICCV 2021).
+
+    Caron et al., "Emerging Properties in Self-Supervised Vision Transformers" (ICCV 2021).
+
+    A student and an EMA teacher (backbone + DINO head: MLP to a bottleneck, L2
+    normalization, weight-normalized prototype layer) score every view; the student's
+    softmax at ``student_temperature`` learns the teacher's centred, sharpened softmax
+    (:class:`~infossl.losses.DINOLoss`) over all (teacher global view, other view) pairs.
+    The centre is an EMA (``center_momentum``) of the teacher's global-batch mean. Defaults
+    follow the paper except where short CIFAR runs need less: 4,096 prototypes (the paper's
+    65,536 is for ImageNet; solo-learn's CIFAR config uses 4,096), the teacher temperature
+    warmed up from 0.04 to 0.07 over the first 30% of training (DINO's recommendation for
+    0.07: 30 warm-up epochs of 100), the last layer frozen for the first 1% (one epoch of
+    DINO's 100), EMA momentum 0.996 rising to 1. DINO also clips gradients at norm 3: the
+    recipes set ``trainer.gradient_clip_val: 3.0``.
+
+    Args:
+        projector: the head's hidden sizes then its bottleneck (DINO: 2048, 2048, 256).
+        prototypes: the number of prototypes P.
+        base_momentum: EMA momentum of the teacher at the start; it rises to 1 along a cosine.
+        warmup_teacher_temperature: the teacher temperature at the start of the warm-up.
+        teacher_temperature_warmup_fraction: the share of training over which the teacher
+            temperature rises linearly to ``teacher_temperature``.
+        freeze_last_layer_fraction: the share of training during which the prototype layer
+            gets no updates.
+        **loss_args: the settings of :class:`~infossl.losses.DINOLoss`: ``student_temperature``,
+            ``teacher_temperature`` (after the warm-up) and ``center_momentum``.
+    """
+
+    name = "dino"
+
+    def __init__(
+        self,
+        projector: Sequence[int] = (2048, 2048, 256),
+        prototypes: int = 4096,
+        base_momentum: float = 0.996,
+        warmup_teacher_temperature: float = 0.04,
+        teacher_temperature_warmup_fraction: float = 0.3,
+        freeze_last_layer_fraction: float = 0.01,
+        **loss_args: Any,
+    ) -> None:
+        loss_args.setdefault("teacher_temperature", 0.07)
+        super().__init__(DINOLoss(prototypes=prototypes, **loss_args), projector, prototypes, base_momentum, freeze_last_layer_fraction)
+        if warmup_teacher_temperature <= 0:
+            raise ValueError(f"DINO: warmup_teacher_temperature must be > 0, got {warmup_teacher_temperature}")
+        if not 0.0 <= teacher_temperature_warmup_fraction <= 1.0:
+            raise ValueError(f"DINO: teacher_temperature_warmup_fraction must be in [0, 1], got {teacher_temperature_warmup_fraction}")
+        self.warmup_teacher_temperature = warmup_teacher_temperature
+        self.teacher_temperature_warmup_fraction = teacher_temperature_warmup_fraction
+
+    def settings(self) -> dict[str, Any]:
+        loss = {k: v for k, v in self.loss.settings().items() if k != "prototypes"}  # the method's own setting
+        return {
+            "projector": list(self.projector_dims),
+            "prototypes": self.prototypes,
+            "base_momentum": self.base_momentum,
+            "warmup_teacher_temperature": self.warmup_teacher_temperature,
+            "teacher_temperature_warmup_fraction": self.teacher_temperature_warmup_fraction,
+            "freeze_last_layer_fraction": self.freeze_last_layer_fraction,
+            **loss,
+        }
+
+    def on_step_start(self, progress: float) -> None:
+        super().on_step_start(progress)
+        loss: DINOLoss = self.loss  # type: ignore[assignment]
+        loss.current_teacher_temperature = warmup_linear(
+            self.warmup_teacher_temperature, loss.teacher_temperature, self.teacher_temperature_warmup_fraction, progress
+        )
+
+    def after_teacher(self, teacher: Sequence[Tensor]) -> None:
+        self.loss.update_center(torch.cat(list(teacher)))  # type: ignore[operator]
+
+    def on_step_end(self, backbone: nn.Module, progress: float) -> dict[str, float]:
+        logs = super().on_step_end(backbone, progress)
+        return {**logs, "teacher_temperature": self.loss.current_teacher_temperature}  # type: ignore[dict-item]
