@@ -46,7 +46,7 @@ from common import RESULTS_DIR, cpu_flags
 
 ROOT = Path(__file__).resolve().parent.parent
 FOLDER = "cifar10_steps"
-METHODS = ("imsvd", "emi", "entrec", "entrec_byol", "simclr", "byol", "barlow", "vicreg")
+METHODS = ("imsvd", "emi", "entrec", "entrec_byol", "entrec_dino", "simclr", "byol", "barlow", "vicreg", "dino")
 
 #: named changes to a method's shipped recipe (extra ``infossl pretrain`` arguments)
 VARIANTS: dict[str, list[str]] = {
@@ -56,6 +56,12 @@ VARIANTS: dict[str, list[str]] = {
         "--model.optim.name", "sgd", "--model.optim.lr", "0.06", "--model.optim.weight_decay", "5e-4",
         "--model.optim.scale_lr_by_batch", "false", "--model.optim.warmup_fraction", "0.03", "--model.optim.min_lr_ratio", "0",
         "--model.method.projector", "[512, 128]", "--data.augment.crop_scale", "[0.08, 1.0]",
+    ],
+    # multi-crop as DINO scales it to CIFAR: two 32 px global crops at 0.14-1 and four 16 px local
+    # crops at 0.05-0.14 (the same number of optimizer steps; cost per step reported separately)
+    "multicrop": [
+        "--data.augment.crop_scale", "[0.14, 1.0]", "--data.augment.local_crops", "4",
+        "--data.augment.local_image_size", "16", "--data.augment.local_crop_scale", "[0.05, 0.14]",
     ],
 }
 

@@ -5,7 +5,8 @@
 
 Accuracy rows are compared at equal steps; this gives what a step costs, so that a reader can
 convert a row to any time budget on any machine. Each method's recipe (``cifar10_cpu/<method>.yaml``,
-float32) is built once; one step = the batched augmentation of 256 CIFAR-10 training images into
+float32) is built once, and so are the variants in VARIANTS (multi-crop: 2 global + 4 local crops);
+one step = the batched augmentation of 256 CIFAR-10 training images into
 the recipe's views, the method's forward and loss, the backward pass, the optimizer step and the
 method's end-of-step update (BYOL's EMA teacher). Steps of all methods alternate (the order reversed
 every repetition) so that all see the same machine state; the row reports each method's median
@@ -26,24 +27,29 @@ from common import machine_info, write_results
 from speed import interleaved_times
 
 ROOT = Path(__file__).resolve().parent.parent
-METHODS = ("simclr", "imsvd", "emi", "entrec", "entrec_byol", "byol", "barlow", "vicreg")
+METHODS = ("simclr", "imsvd", "emi", "entrec", "entrec_byol", "byol", "barlow", "vicreg", "dino", "entrec_dino")
+#: recipe variants timed beside their two-view recipe (the arguments of cifar10_steps.py's variants)
+VARIANTS = {"multicrop": ("simclr", "imsvd", "dino")}
 
 
-def step_of(method: str, images: torch.Tensor) -> Callable[[], None]:
+def step_of(method: str, images: torch.Tensor, extra_args: list[str] | None = None) -> Callable[[], None]:
     from infossl.cli.pretrain import build_cli
     from infossl.data.augment import MultiViewAugment
     from infossl.training.optim import build_optimizer
 
-    cli = build_cli(["--config", f"cifar10_cpu/{method}.yaml", "--trainer.precision", "32-true", "--run_dir", str(ROOT / "runs" / "step_cost")])
+    cli = build_cli(["--config", f"cifar10_cpu/{method}.yaml", "--trainer.precision", "32-true",
+                     "--run_dir", str(ROOT / "runs" / "step_cost"), *(extra_args or [])])
     module = cli.model.train()
     augment = MultiViewAugment(cli.datamodule.augment_config, images.shape[-1], seed=0)
     optimizer = build_optimizer(module.optim_config, [module.backbone, module.method], module.optim_config.lr)
 
     def step() -> None:
         views = augment(images)
+        module.method.on_step_start(0.5)
         out, _ = module.method.training_loss(module.encode, views)
         optimizer.zero_grad(set_to_none=True)
         out.loss.backward()
+        module.method.on_after_backward()
         optimizer.step()
         module.method.on_step_end(module.backbone, 0.5)
 
@@ -62,7 +68,11 @@ def main() -> None:
             images = torch.from_numpy(archive["x_train"][:256]).permute(0, 3, 1, 2).contiguous()
     else:
         parser.error(f"--data: {args.data} not found (the CIFAR-10 npz)")
+    from cifar10_steps import VARIANTS as VARIANT_ARGS
+
     steps = {method: step_of(method, images) for method in METHODS}
+    for variant, methods in VARIANTS.items():
+        steps.update({f"{method}+{variant}": step_of(method, images, VARIANT_ARGS[variant]) for method in methods})
     times = interleaved_times(steps, repeats=2 if args.quick else args.repeats, warmup=1 if args.quick else 2)
     reference = times["simclr"]
     rows: list[dict[str, Any]] = []

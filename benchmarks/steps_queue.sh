@@ -8,7 +8,8 @@
 #   PYTHONPATH=../bench/src INFOSSL_RESULTS_DIR=$PWD/benchmarks/results nohup bash ../bench/benchmarks/steps_queue.sh &
 # touch RESULTS/PAUSE to hold the queue between runs (to run the tests on a quiet machine);
 # remove it to continue. STAGES (default "first search") picks what to run; "table" runs the
-# final table with the shipped recipes, so run it once the search winners are shipped.
+# final table with the shipped recipes, so run it once the search winners are shipped;
+# "multicrop" runs SimCLR, IMSVD and DINO with 2 global + 4 local crops.
 # Order: the first rows (the plain loop against infossl's SimCLR, shipped and with the plain
 # loop's recipe), checked before the rest; the Optuna studies, one trial per process and
 # commit; the final table at 2,000 steps with seeds 0 and 1.
@@ -65,8 +66,12 @@ for stage in $STAGES; do
       for m in simclr imsvd vicreg entrec emi; do study "$m"; done ;;
     table)
       for seed in 0 1; do
-        for m in plain simclr vicreg imsvd entrec emi byol barlow entrec_byol; do row "$m" "$seed"; done
+        for m in plain simclr vicreg imsvd entrec emi byol barlow entrec_byol dino entrec_dino; do row "$m" "$seed"; done
         row random "$seed"; row supervised "$seed"
+      done ;;
+    multicrop)  # 2 global + 4 local crops at equal steps, against the same methods' table rows
+      for seed in 0 1; do
+        for m in simclr imsvd dino; do row "$m" "$seed" multicrop; done
       done ;;
   esac
 done

@@ -8,7 +8,7 @@ import torch
 
 from infossl.losses import DINOLoss, EntRecDiscreteLoss
 from infossl.methods import DINO, EntRecDINO
-from infossl.methods.base import cosine_momentum
+from infossl.methods.base import cosine_momentum, encode_views
 from infossl.models.backbones import BackboneSpec, build_backbone
 
 
@@ -30,7 +30,7 @@ def test_the_loss_averages_teacher_global_view_student_other_view_pairs(count: i
     batch = views(count)
     centre = method.loss.center.clone()
     out, _ = method.training_loss(backbone, batch)
-    student = [method.projector(backbone(v)) for v in batch]
+    student = [method.projector(f) for f in encode_views(backbone, batch)]
     with torch.no_grad():
         teacher = [method.teacher_head(method.teacher_backbone(v)) for v in batch[:2]]
     reference = DINOLoss(prototypes=12, teacher_temperature=0.07)

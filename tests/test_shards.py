@@ -62,7 +62,7 @@ def test_prepare_writes_every_decodable_image_once_and_names_the_broken_one(shar
 
 
 def test_crops_depend_only_on_seed_epoch_and_image(shards) -> None:
-    views = [(0.2, 1.0), (0.2, 1.0)]
+    views = [((0.2, 1.0), 16), ((0.2, 1.0), 16)]
     a, b = ShardViews(shards, 16, views, seed=0, train=True), ShardViews(shards, 16, views, seed=0, train=True)
     first, _ = a[5]
     again, _ = b[5]
@@ -71,6 +71,9 @@ def test_crops_depend_only_on_seed_epoch_and_image(shards) -> None:
     b.set_epoch(2)
     later, _ = b[5]
     assert not torch.equal(first[0], later[0])
+    # multi-crop: local crops cut at their own size in the worker
+    multi, _ = ShardViews(shards, 16, [*views, ((0.05, 0.14), 8), ((0.05, 0.14), 8)], seed=0, train=True)[5]
+    assert [tuple(v.shape) for v in multi] == [(3, 16, 16)] * 2 + [(3, 8, 8)] * 2
 
 
 def test_crop_box_stays_inside_and_follows_the_scale() -> None:
@@ -97,7 +100,7 @@ def test_the_loader_state_is_what_resumes_mid_epoch(shards) -> None:
     from litdata import StreamingDataLoader
 
     def loader() -> StreamingDataLoader:
-        return StreamingDataLoader(ShardViews(shards, 8, [(0.2, 1.0)], seed=0, train=True), batch_size=10, num_workers=2)
+        return StreamingDataLoader(ShardViews(shards, 8, [((0.2, 1.0), 8)], seed=0, train=True), batch_size=10, num_workers=2)
 
     def take(batches, count: int) -> list[torch.Tensor]:
         return [views[0] for views, _ in (next(batches) for _ in range(count))]

@@ -54,6 +54,13 @@ class AugmentConfig:
             by default (the torchvision and timm convention), whatever the data: set
             your data's own (the CIFAR-10 recipes set CIFAR-10's).
         views: per-view settings, used when preset is "custom".
+        local_crops: multi-crop (Caron et al., SwAV and DINO): this many small crops per
+            image in addition to the two global views (0: two views only). Local crops are
+            views 2, 3, ...: colour jitter and grayscale as the first global view, blur with
+            probability 0.5, no solarization (DINO's local views).
+        local_image_size: output size of the local crops (None: half the global size).
+        local_crop_scale: crop area range of the local crops (DINO: 0.05-0.14 of the image,
+            with the global crops at 0.14-1).
     """
 
     preset: Literal["simclr", "asymmetric", "custom"] = "simclr"
@@ -65,6 +72,9 @@ class AugmentConfig:
     mean: tuple[float, float, float] = IMAGENET_MEAN
     std: tuple[float, float, float] = IMAGENET_STD
     views: list[ViewConfig] = field(default_factory=lambda: [ViewConfig(), ViewConfig()])
+    local_crops: int = 0
+    local_image_size: int | None = None
+    local_crop_scale: tuple[float, float] = (0.05, 0.14)
 
     def resolved_views(self) -> list[ViewConfig]:
         common = {"crop_scale": self.crop_scale, "jitter_p": self.jitter_p, "grayscale_p": self.grayscale_p}
@@ -81,6 +91,24 @@ class AugmentConfig:
                 raise InputError(f"data.augment.views: need at least 2 views, got {len(self.views)}")
             return list(self.views)
         raise InputError(f"data.augment.preset={self.preset!r}; expected 'simclr', 'asymmetric' or 'custom'")
+
+
+    def sized_views(self, image_size: int) -> list[tuple[ViewConfig, int]]:
+        """Every view with its output size: the global views at ``image_size`` (or
+        ``self.image_size``), then the local crops at ``local_image_size``."""
+        if self.local_crops < 0:
+            raise InputError(f"data.augment.local_crops must be >= 0, got {self.local_crops}")
+        size = self.image_size or image_size
+        views = [(view, size) for view in self.resolved_views()]
+        if self.local_crops:
+            local_size = self.local_image_size or max(8, size // 2)
+            if local_size < 8:
+                raise InputError(f"data.augment.local_image_size must be at least 8, got {local_size}")
+            first = views[0][0]
+            local = ViewConfig(crop_scale=self.local_crop_scale, flip_p=first.flip_p, jitter=first.jitter,
+                               jitter_p=first.jitter_p, grayscale_p=first.grayscale_p, blur_p=0.5, solarize_p=0.0)
+            views += [(local, local_size)] * self.local_crops
+        return views
 
 
 def _view_pipeline(view: ViewConfig, size: int, crop: bool = True) -> nn.Module:
@@ -120,7 +148,8 @@ def _as_float(images: Tensor) -> Tensor:
 
 
 class MultiViewAugment(nn.Module):
-    """uint8 batch (N, 3, H, W) -> list of normalized augmented views.
+    """uint8 batch (N, 3, H, W) -> list of normalized augmented views: the two global
+    views, then ``config.local_crops`` local crops at their own (smaller) size.
 
     With ``cropped=True`` the input is already one batch per view, each view's random
     resized crop cut at its output size by the data loader (streaming shards, whose
@@ -128,9 +157,8 @@ class MultiViewAugment(nn.Module):
 
     def __init__(self, config: AugmentConfig, image_size: int, seed: int = 0, cropped: bool = False) -> None:
         super().__init__()
-        size = config.image_size or image_size
         self.cropped = cropped
-        self.views = nn.ModuleList(_view_pipeline(v, size, crop=not cropped) for v in config.resolved_views())
+        self.views = nn.ModuleList(_view_pipeline(v, size, crop=not cropped) for v, size in config.sized_views(image_size))
         self.normalize = Normalize(config.mean, config.std)
         generator = torch.Generator().manual_seed(seed)
         self.rng_state = generator.get_state()

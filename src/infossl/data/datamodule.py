@@ -167,7 +167,7 @@ class SSLDataModule(L.LightningDataModule):
         size = self.augment_config.image_size or (summary or {}).get("image_size")
         if size is None:
             raise InputError("data.augment.image_size is required with shards at a URL (their image size cannot be read here)")
-        views = [view.crop_scale for view in self.augment_config.resolved_views()]
+        views = [(view.crop_scale, view_size) for view, view_size in self.augment_config.sized_views(size)]
         self.train_set = ShardViews(self.path, size, views, self.seed, train=True)
         self.val_set = ShardViews(self.val_path, size, None, self.seed, train=False) if self.val_path else None
         self.augment = MultiViewAugment(self.augment_config, size, seed=self.seed, cropped=True)

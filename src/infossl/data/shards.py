@@ -160,12 +160,12 @@ def decode(data: bytes) -> Tensor:
 
 class ShardViews(StreamingDataset):
     """Shard items as ``(views, label)``: the image decoded once, then one random resized
-    crop per view at ``size`` pixels (``views``: each view's crop scale), drawn from
+    crop per view (``views``: each view's crop scale and output size), drawn from
     (seed, epoch, image index, view) so that a resumed run cuts the same crops. With
     ``views=None``: the evaluation view, the image resized to a shorter side of ``size / 0.875``
     and centre-cropped to ``size`` x ``size``."""
 
-    def __init__(self, path: str | Path, size: int, views: Sequence[Sequence[float]] | None, seed: int, train: bool) -> None:
+    def __init__(self, path: str | Path, size: int, views: Sequence[tuple[Sequence[float], int]] | None, seed: int, train: bool) -> None:
         # a local folder must hold shards (a clear error otherwise); a URL is read by litdata
         summary = read_summary(path) if "://" not in str(path) else {}
         super().__init__(input_dir=str(path), shuffle=train, drop_last=train, seed=seed)
@@ -186,7 +186,7 @@ class ShardViews(StreamingDataset):
             return F.center_crop(image, [self.size, self.size]), item["label"]
         generator = torch.Generator().manual_seed(hash((self.crop_seed, self.current_epoch, item["index"])) & (2**62 - 1))
         crops = []
-        for scale in self.views:
+        for scale, view_size in self.views:
             top, left, h, w = crop_box(image.shape[-2], image.shape[-1], scale, (3 / 4, 4 / 3), generator)
-            crops.append(F.resized_crop(image, top, left, h, w, [self.size, self.size], antialias=True))
+            crops.append(F.resized_crop(image, top, left, h, w, [view_size, view_size], antialias=True))
         return crops, item["label"]

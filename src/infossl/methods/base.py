@@ -9,6 +9,15 @@ Two families cover the eight methods:
   an EMA teacher (backbone + projector); the loss is called once per pairing,
   ``loss(prediction_a, teacher_projection_b.detach())``, and averaged (BYOL,
   EntRec in a BYOL host).
+- :class:`~infossl.methods.dino.DiscreteDistillationMethod` (in ``dino.py``): DINO's
+  student and EMA teacher over prototypes (DINO, EntRec in a DINO host).
+
+More than two views (multi-crop): views 0 and 1 are global, the others local crops.
+Joint-embedding methods average the loss over the unordered pairs (global view, any
+other view), the global-global pair once; teacher-student methods feed only the global
+views to the teacher and average over (teacher view i, student view j != i). Local crops
+of one size go through the backbone in one batched call; with two views the backbone is
+called once per view, as it always was.
 
 A concrete method is a small subclass that sets :attr:`Method.name`, chooses the
 head sizes and builds its loss from the loss's own arguments (``**loss_args``
@@ -92,13 +101,57 @@ class Method(nn.Module, abc.ABC):
         return {}
 
 
+#: views 0 and 1 are the global views; views 2, 3, ... are multi-crop's local crops
+GLOBAL_VIEWS = 2
+
+
+def encode_views(backbone: Callable[[Tensor], Tensor], views: Sequence[Tensor]) -> list[Tensor]:
+    """Backbone features of every view: one call per global view (so two views are encoded
+    exactly as without multi-crop), then one call per group of local crops of the same size,
+    concatenated along the batch."""
+    if len(views) < GLOBAL_VIEWS:
+        raise ValueError(f"a method needs at least {GLOBAL_VIEWS} views, got {len(views)}")
+    features: list[Tensor] = [backbone(view) for view in views[:GLOBAL_VIEWS]]
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for index, view in enumerate(views[GLOBAL_VIEWS:], start=GLOBAL_VIEWS):
+        groups.setdefault(tuple(view.shape), []).append(index)
+    local: dict[int, Tensor] = {}
+    for indices in groups.values():
+        for index, chunk in zip(indices, backbone(torch.cat([views[i] for i in indices])).chunk(len(indices))):
+            local[index] = chunk
+    return features + [local[i] for i in range(GLOBAL_VIEWS, len(views))]
+
+
+def joint_pairs(count: int) -> list[tuple[int, int]]:
+    """The unordered pairs (global view, any other view), the global-global pair once:
+    with two views the one pair (0, 1)."""
+    return [(0, 1)] + [(g, j) for g in range(GLOBAL_VIEWS) for j in range(GLOBAL_VIEWS, count)]
+
+
+def teacher_pairs(count: int) -> list[tuple[int, int]]:
+    """(teacher's global view i, student's view j) for every j != i: with two views
+    (1, 0) then (0, 1)."""
+    return [(i, j) for j in range(count) for i in range(GLOBAL_VIEWS) if i != j]
+
+
+def average_outputs(outputs: Sequence[LossOutput]) -> LossOutput:
+    """The mean loss and the mean of each term over several calls of a loss."""
+    if len(outputs) == 1:
+        return outputs[0]
+    loss = torch.stack([out.loss for out in outputs]).mean()
+    return LossOutput(loss, {key: torch.stack([out.terms[key] for out in outputs]).mean() for key in outputs[0].terms})
+
+
 class JointEmbeddingMethod(Method):
-    """Family of methods whose two views share the backbone and projector and
-    whose loss compares the two projections."""
+    """Family of methods whose views share the backbone and projector and whose loss
+    compares two projections. With multi-crop (more than two views) the loss is averaged
+    over the unordered pairs (global view, any other view), the global-global pair counted
+    once (:func:`joint_pairs`)."""
 
     def training_loss(self, backbone: Callable[[Tensor], Tensor], views: Sequence[Tensor]) -> tuple[LossOutput, Tensor]:
-        f1, f2 = backbone(views[0]), backbone(views[1])
-        return self.loss(self.projector(f1), self.projector(f2)), f1.detach()
+        features = encode_views(backbone, views)
+        z = [self.projector(f) for f in features]
+        return average_outputs([self.loss(z[i], z[j]) for i, j in joint_pairs(len(views))]), features[0].detach()
 
 
 def cosine_momentum(base: float, progress: float) -> float:
@@ -139,14 +192,12 @@ class TeacherStudentMethod(Method):
             p.requires_grad_(False)
 
     def training_loss(self, backbone: Callable[[Tensor], Tensor], views: Sequence[Tensor]) -> tuple[LossOutput, Tensor]:
-        f1, f2 = backbone(views[0]), backbone(views[1])
-        p1, p2 = self.predictor(self.projector(f1)), self.predictor(self.projector(f2))
-        with torch.no_grad():
-            t1 = self.teacher_projector(self.teacher_backbone(views[0]))
-            t2 = self.teacher_projector(self.teacher_backbone(views[1]))
-        a, b = self.loss(p1, t2.detach()), self.loss(p2, t1.detach())
-        terms = {key: (a.terms[key] + b.terms[key]) / 2 for key in a.terms}
-        return LossOutput((a.loss + b.loss) / 2, terms), f1.detach()
+        features = encode_views(backbone, views)
+        p = [self.predictor(self.projector(f)) for f in features]
+        with torch.no_grad():  # the teacher sees the global views only
+            t = [self.teacher_projector(self.teacher_backbone(view)) for view in views[:GLOBAL_VIEWS]]
+        outputs = [self.loss(p[j], t[i].detach()) for i, j in teacher_pairs(len(views))]
+        return average_outputs(outputs), features[0].detach()
 
     def on_step_end(self, backbone: nn.Module, progress: float) -> dict[str, float]:
         # stateless schedule: the momentum follows from progress alone, so a resumed run matches

@@ -10,11 +10,8 @@ import torch
 from torch import Tensor, nn
 
 from infossl.losses import DINOLoss, LossOutput, PairLoss
-from infossl.methods.base import Method, cosine_momentum, ema_update
+from infossl.methods.base import GLOBAL_VIEWS, Method, average_outputs, cosine_momentum, ema_update, encode_views, teacher_pairs
 from infossl.models.heads import DINOHead
-
-#: views 0 and 1 are the global crops; any further views are local crops (multi-crop)
-GLOBAL_VIEWS = 2
 
 
 class DiscreteDistillationMethod(Method):
@@ -74,17 +71,13 @@ class DiscreteDistillationMethod(Method):
         """Called with the teacher's logits of every global view once the loss is computed."""
 
     def training_loss(self, backbone: Callable[[Tensor], Tensor], views: Sequence[Tensor]) -> tuple[LossOutput, Tensor]:
-        if len(views) < GLOBAL_VIEWS:
-            raise ValueError(f"{type(self).__name__} needs at least {GLOBAL_VIEWS} views, got {len(views)}")
-        features = [backbone(view) for view in views]
+        features = encode_views(backbone, views)
         student = [self.projector(f) for f in features]
         with torch.no_grad():
             teacher = [self.teacher_head(self.teacher_backbone(view)) for view in views[:GLOBAL_VIEWS]]
-        outputs = [self.pair_loss(student[j], teacher[i]) for i in range(GLOBAL_VIEWS) for j in range(len(views)) if i != j]
-        loss = torch.stack([out.loss for out in outputs]).mean()
-        terms = {key: torch.stack([out.terms[key] for out in outputs]).mean() for key in outputs[0].terms}
+        outputs = [self.pair_loss(student[j], teacher[i]) for i, j in teacher_pairs(len(views))]
         self.after_teacher(teacher)
-        return LossOutput(loss, terms), features[0].detach()
+        return average_outputs(outputs), features[0].detach()
 
     def on_step_start(self, progress: float) -> None:
         self._progress = progress
