@@ -112,9 +112,10 @@ class DINO(DiscreteDistillationMethod):
     The centre is an EMA (``center_momentum``) of the teacher's global-batch mean. Defaults
     follow the paper except where short CIFAR runs need less: 4,096 prototypes (the paper's
     65,536 is for ImageNet; solo-learn's CIFAR config uses 4,096), the teacher temperature
-    warmed up from 0.04 to 0.07 over the first 30% of training (DINO's recommendation for
-    0.07: 30 warm-up epochs of 100), the last layer frozen for the first 1% (one epoch of
-    DINO's 100), EMA momentum 0.996 rising to 1. DINO also clips gradients at norm 3: the
+    0.04 (DINO's default; the CIFAR recipes set 0.07, reached by a linear warm-up from
+    ``warmup_teacher_temperature`` over the first 30% of training, as DINO recommends for
+    0.07), the last layer frozen for the first 1% (one epoch of DINO's 100), EMA momentum
+    0.996 rising to 1. DINO also clips gradients at norm 3: the
     recipes set ``trainer.gradient_clip_val: 3.0``.
 
     Args:
@@ -142,7 +143,6 @@ class DINO(DiscreteDistillationMethod):
         freeze_last_layer_fraction: float = 0.01,
         **loss_args: Any,
     ) -> None:
-        loss_args.setdefault("teacher_temperature", 0.07)
         super().__init__(DINOLoss(prototypes=prototypes, **loss_args), projector, prototypes, base_momentum, freeze_last_layer_fraction)
         if warmup_teacher_temperature <= 0:
             raise ValueError(f"DINO: warmup_teacher_temperature must be > 0, got {warmup_teacher_temperature}")
