@@ -23,6 +23,7 @@ from infossl.losses import (
 LOSS_CASES: dict[str, tuple[Callable[[], PairLoss], int]] = {
     "imsvd": (lambda: IMSVDLoss(num_states=4), 12),
     "emi": (lambda: EMILoss(), 3),
+    "emi_groups": (lambda: EMILoss(groups=3), 6),
     "entrec": (lambda: EntRecLoss(), 5),
     "entrec_average": (lambda: EntRecLoss(estimator="average"), 5),
     "infonce": (lambda: InfoNCELoss(), 5),
