@@ -103,3 +103,12 @@ def test_fewer_than_two_views_raise() -> None:
     backbone, method = built(DINO(projector=(16, 8), prototypes=12))
     with pytest.raises(ValueError, match="at least 2 views"):
         method.training_loss(backbone, views(1))
+
+
+def test_batch_norm_in_the_head_is_an_option() -> None:
+    from infossl.models.heads import GlobalBatchNorm1d
+
+    plain = built(DINO(projector=(16, 16, 8), prototypes=12))[1]
+    normed = built(DINO(projector=(16, 16, 8), prototypes=12, head_batch_norm=True))[1]
+    count = lambda head: sum(isinstance(m, GlobalBatchNorm1d) for m in head.modules())  # noqa: E731
+    assert count(plain.projector) == 0 and count(normed.projector) == count(normed.teacher_head) == 2

@@ -43,6 +43,7 @@ METHODS = {
     # DINO's centre (a buffer: the EMA of the teacher's global-batch mean) is in the compared state
     "dino": lambda: DINO(projector=(32, 8), prototypes=16),
     "entrec_dino": lambda: EntRecDINO(projector=(32, 8), prototypes=16),
+    "dino_head_batch_norm": lambda: DINO(projector=(32, 8), prototypes=16, head_batch_norm=True),
 }
 
 

@@ -31,6 +31,7 @@ class DiscreteDistillationMethod(Method):
         prototypes: int,
         base_momentum: float,
         freeze_last_layer_fraction: float,
+        head_batch_norm: bool = False,
     ) -> None:
         super().__init__(loss, projector)
         if len(self.projector_dims) < 2:
@@ -44,6 +45,7 @@ class DiscreteDistillationMethod(Method):
         self.prototypes = prototypes
         self.base_momentum = base_momentum
         self.freeze_last_layer_fraction = freeze_last_layer_fraction
+        self.head_batch_norm = head_batch_norm
         self.teacher_backbone: nn.Module = nn.Identity()
         self.teacher_head: nn.Module = nn.Identity()
         self._progress = 0.0
@@ -54,10 +56,11 @@ class DiscreteDistillationMethod(Method):
             "prototypes": self.prototypes,
             "base_momentum": self.base_momentum,
             "freeze_last_layer_fraction": self.freeze_last_layer_fraction,
+            "head_batch_norm": self.head_batch_norm,
         }
 
     def build(self, backbone: nn.Module, feature_dim: int) -> None:
-        self.projector = DINOHead(feature_dim, self.projector_dims[:-1], self.projector_dims[-1], self.prototypes)
+        self.projector = DINOHead(feature_dim, self.projector_dims[:-1], self.projector_dims[-1], self.prototypes, self.head_batch_norm)
         self.teacher_backbone = copy.deepcopy(backbone)
         self.teacher_head = copy.deepcopy(self.projector)
         for p in [*self.teacher_backbone.parameters(), *self.teacher_head.parameters()]:
@@ -127,6 +130,8 @@ class DINO(DiscreteDistillationMethod):
             temperature rises linearly to ``teacher_temperature``.
         freeze_last_layer_fraction: the share of training during which the prototype layer
             gets no updates.
+        head_batch_norm: batch norm after the head's hidden layers (DINO's ``use_bn_in_head``,
+            off by default as in DINO).
         **loss_args: the settings of :class:`~infossl.losses.DINOLoss`: ``student_temperature``,
             ``teacher_temperature`` (after the warm-up) and ``center_momentum``.
     """
@@ -141,9 +146,12 @@ class DINO(DiscreteDistillationMethod):
         warmup_teacher_temperature: float = 0.04,
         teacher_temperature_warmup_fraction: float = 0.3,
         freeze_last_layer_fraction: float = 0.01,
+        head_batch_norm: bool = False,
         **loss_args: Any,
     ) -> None:
-        super().__init__(DINOLoss(prototypes=prototypes, **loss_args), projector, prototypes, base_momentum, freeze_last_layer_fraction)
+        super().__init__(
+            DINOLoss(prototypes=prototypes, **loss_args), projector, prototypes, base_momentum, freeze_last_layer_fraction, head_batch_norm
+        )
         if warmup_teacher_temperature <= 0:
             raise ValueError(f"DINO: warmup_teacher_temperature must be > 0, got {warmup_teacher_temperature}")
         if not 0.0 <= teacher_temperature_warmup_fraction <= 1.0:
@@ -160,6 +168,7 @@ class DINO(DiscreteDistillationMethod):
             "warmup_teacher_temperature": self.warmup_teacher_temperature,
             "teacher_temperature_warmup_fraction": self.teacher_temperature_warmup_fraction,
             "freeze_last_layer_fraction": self.freeze_last_layer_fraction,
+            "head_batch_norm": self.head_batch_norm,
             **loss,
         }
 

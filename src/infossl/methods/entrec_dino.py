@@ -34,6 +34,7 @@ class EntRecDINO(DiscreteDistillationMethod):
         base_momentum: EMA momentum of the teacher at the start; it rises to 1 along a cosine.
         freeze_last_layer_fraction: the share of training during which the prototype layer
             gets no updates.
+        head_batch_norm: batch norm after the head's hidden layers (DINO's ``use_bn_in_head``).
         **loss_args: the settings of :class:`~infossl.losses.EntRecDiscreteLoss`: ``estimator``.
     """
 
@@ -46,9 +47,10 @@ class EntRecDINO(DiscreteDistillationMethod):
         temperature: float = 0.1,
         base_momentum: float = 0.996,
         freeze_last_layer_fraction: float = 0.01,
+        head_batch_norm: bool = False,
         **loss_args: Any,
     ) -> None:
-        super().__init__(EntRecDiscreteLoss(**loss_args), projector, prototypes, base_momentum, freeze_last_layer_fraction)
+        super().__init__(EntRecDiscreteLoss(**loss_args), projector, prototypes, base_momentum, freeze_last_layer_fraction, head_batch_norm)
         if temperature <= 0:
             raise ValueError(f"EntRecDINO: temperature must be > 0, got {temperature}")
         self.temperature = temperature

@@ -65,7 +65,7 @@ def mlp(in_dim: int, dims: Sequence[int], last_bias: bool = True) -> nn.Sequenti
 
 class DINOHead(nn.Module):
     """DINO's projection head (Caron et al., ICCV 2021): an MLP (Linear-GELU hidden layers,
-    no batch norm, DINO's default) down to a bottleneck, L2 normalization, then a
+    without batch norm by default, as DINO) down to a bottleneck, L2 normalization, then a
     weight-normalized linear layer without bias onto the prototypes, whose weight norms are
     fixed to 1 (DINO's ``norm_last_layer``): the logits are cosine similarities to the
     prototypes.
@@ -75,14 +75,16 @@ class DINOHead(nn.Module):
         hidden: output sizes of the hidden layers (DINO: 2048, 2048).
         bottleneck: size of the normalized bottleneck (DINO: 256).
         prototypes: number of prototypes, the output size (DINO: 65,536).
+        batch_norm: batch norm (over the global batch) after each hidden layer, DINO's
+            ``use_bn_in_head`` option.
     """
 
-    def __init__(self, in_dim: int, hidden: Sequence[int], bottleneck: int, prototypes: int) -> None:
+    def __init__(self, in_dim: int, hidden: Sequence[int], bottleneck: int, prototypes: int, batch_norm: bool = False) -> None:
         super().__init__()
         layers: list[nn.Module] = []
         c_in = in_dim
         for width in hidden:
-            layers += [nn.Linear(c_in, width), nn.GELU()]
+            layers += [nn.Linear(c_in, width), *([GlobalBatchNorm1d(width)] if batch_norm else []), nn.GELU()]
             c_in = width
         layers.append(nn.Linear(c_in, bottleneck))
         self.mlp = nn.Sequential(*layers)
