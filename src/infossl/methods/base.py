@@ -1,6 +1,6 @@
 """What a method is: heads on top of a backbone plus an objective.
 
-Two families cover the eight methods:
+Three families cover the ten methods:
 
 - :class:`JointEmbeddingMethod`: both views go through the same backbone and
   projector; the loss compares the two projections (IMSVD, EMI, EntRec,
