@@ -186,10 +186,8 @@ class TeacherStudentMethod(Method):
     def build(self, backbone: nn.Module, feature_dim: int) -> None:
         super().build(backbone, feature_dim)
         self.predictor = mlp(self.projector_dims[-1], self.predictor_dims)
-        self.teacher_backbone = copy.deepcopy(backbone)
-        self.teacher_projector = copy.deepcopy(self.projector)
-        for p in [*self.teacher_backbone.parameters(), *self.teacher_projector.parameters()]:
-            p.requires_grad_(False)
+        self.teacher_backbone = frozen_copy(backbone)
+        self.teacher_projector = frozen_copy(self.projector)
 
     def training_loss(self, backbone: Callable[[Tensor], Tensor], views: Sequence[Tensor]) -> tuple[LossOutput, Tensor]:
         features = encode_views(backbone, views)
@@ -204,6 +202,14 @@ class TeacherStudentMethod(Method):
         tau = cosine_momentum(self.base_momentum, progress)
         ema_update([(backbone, self.teacher_backbone), (self.projector, self.teacher_projector)], tau)
         return {"ema_momentum": tau}
+
+
+def frozen_copy(module: nn.Module) -> nn.Module:
+    """A copy of ``module`` whose parameters take no gradient: an EMA teacher's starting point."""
+    teacher = copy.deepcopy(module)
+    for p in teacher.parameters():
+        p.requires_grad_(False)
+    return teacher
 
 
 @torch.no_grad()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -10,7 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from infossl.losses import DINOLoss, LossOutput, PairLoss
-from infossl.methods.base import GLOBAL_VIEWS, Method, average_outputs, cosine_momentum, ema_update, encode_views, teacher_pairs
+from infossl.methods.base import GLOBAL_VIEWS, Method, average_outputs, cosine_momentum, ema_update, encode_views, frozen_copy, teacher_pairs
 from infossl.models.heads import DINOHead
 
 
@@ -61,10 +60,8 @@ class DiscreteDistillationMethod(Method):
 
     def build(self, backbone: nn.Module, feature_dim: int) -> None:
         self.projector = DINOHead(feature_dim, self.projector_dims[:-1], self.projector_dims[-1], self.prototypes, self.head_batch_norm)
-        self.teacher_backbone = copy.deepcopy(backbone)
-        self.teacher_head = copy.deepcopy(self.projector)
-        for p in [*self.teacher_backbone.parameters(), *self.teacher_head.parameters()]:
-            p.requires_grad_(False)
+        self.teacher_backbone = frozen_copy(backbone)
+        self.teacher_head = frozen_copy(self.projector)
 
     def pair_loss(self, student: Tensor, teacher: Tensor) -> LossOutput:
         """The objective between one student view's and one teacher view's logits."""
@@ -160,16 +157,11 @@ class DINO(DiscreteDistillationMethod):
         self.teacher_temperature_warmup_fraction = teacher_temperature_warmup_fraction
 
     def settings(self) -> dict[str, Any]:
-        loss = {k: v for k, v in self.loss.settings().items() if k != "prototypes"}  # the method's own setting
+        # the loss's "prototypes" is the method's own setting, the same key and value
         return {
-            "projector": list(self.projector_dims),
-            "prototypes": self.prototypes,
-            "base_momentum": self.base_momentum,
+            **super().settings(),
             "warmup_teacher_temperature": self.warmup_teacher_temperature,
             "teacher_temperature_warmup_fraction": self.teacher_temperature_warmup_fraction,
-            "freeze_last_layer_fraction": self.freeze_last_layer_fraction,
-            "head_batch_norm": self.head_batch_norm,
-            **loss,
         }
 
     def on_step_start(self, progress: float) -> None:
