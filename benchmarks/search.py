@@ -118,14 +118,21 @@ def shipped_params(method: str) -> dict[str, Any]:
     return params
 
 
-def pretrain_args(method: str, settings: dict[str, Any], data: Path, run_dir: Path, steps: int, seed: int) -> list[str]:
-    """``infossl pretrain`` arguments of one trial: the recipe with ``settings`` applied."""
-    args = [
+def proxy_args(method: str, data: Path, run_dir: Path, steps: int, seed: int) -> list[str]:
+    """``infossl pretrain`` arguments of one proxy run of ``cifar10_cpu/<method>.yaml``: float32,
+    ``steps`` steps, no monitors (the caller scores the held-out split), one final checkpoint."""
+    return [
         "--config", f"cifar10_cpu/{method}.yaml", "--run_dir", str(run_dir), "--data.path", str(data),
         "--seed_everything", str(seed), "--trainer.max_steps", str(steps), "--trainer.max_epochs", "-1",
         "--trainer.precision", "32-true", "--trainer.limit_val_batches", "0", "--trainer.enable_progress_bar", "false",
         "--knn.every_n_epochs", "0", "--diagnostics.every_n_epochs", "0", "--online_probe.enabled", "false",
         "--checkpoint.every_n_train_steps", str(steps),
+    ]
+
+
+def pretrain_args(method: str, settings: dict[str, Any], data: Path, run_dir: Path, steps: int, seed: int) -> list[str]:
+    """``infossl pretrain`` arguments of one trial: the recipe with ``settings`` applied."""
+    args = proxy_args(method, data, run_dir, steps, seed) + [
         "--model.optim.name", settings["optimizer"], "--model.optim.lr", repr(settings["lr"]),
         "--model.optim.weight_decay", repr(settings["weight_decay"]), "--model.optim.warmup_fraction", repr(settings["warmup_fraction"]),
         "--data.augment.crop_scale", f"[{settings['crop_min']!r}, 1.0]",
@@ -155,13 +162,16 @@ def held_out_knn(module, splits, bank_size: int | None = None) -> float:
     return 100 * knn_evaluate(train, bank[1], test, splits.test.labels, ks=(20,))["knn20_top1"]
 
 
-class ReportToOptuna(L.Callback):
-    """Reports the intermediate held-out kNN-20 every ``every`` steps and prunes on Optuna's word."""
+class HeldOutReporter(L.Callback):
+    """Scores the intermediate held-out kNN-20 every ``every`` steps (before ``last``), keeps the
+    scores and the training metrics logged at that step, and calls ``decide(step, score)``;
+    a true answer stops training there."""
 
-    def __init__(self, trial, splits, every: int, last: int) -> None:
-        self.trial, self.splits, self.every, self.last = trial, splits, every, last
+    def __init__(self, splits, every: int, last: int, decide: Callable[[int, float], bool] | None = None) -> None:
+        self.splits, self.every, self.last, self.decide = splits, every, last, decide
         self.scores: dict[int, float] = {}
-        self.pruned_at: int | None = None
+        self.metrics: dict[int, dict[str, float]] = {}
+        self.stopped_at: int | None = None
 
     def on_train_batch_end(self, trainer, module, *args) -> None:
         step = trainer.global_step
@@ -169,10 +179,20 @@ class ReportToOptuna(L.Callback):
             return
         score = held_out_knn(module, self.splits, INTERMEDIATE_BANK)
         self.scores[step] = round(score, 2)
-        self.trial.report(score, step)
-        if self.trial.should_prune():
-            self.pruned_at = step
+        self.metrics[step] = {key: round(float(value), 4) for key, value in trainer.callback_metrics.items() if key.startswith("train/")}
+        if self.decide is not None and self.decide(step, score):
+            self.stopped_at = step
             trainer.should_stop = True
+
+
+def optuna_pruning(trial) -> Callable[[int, float], bool]:
+    """Reports each intermediate score to the trial; true where Optuna's pruner says stop."""
+
+    def decide(step: int, score: float) -> bool:
+        trial.report(score, step)
+        return trial.should_prune()
+
+    return decide
 
 
 def run_trial(trial, method: str, data: Path, runs: Path, steps: int, every: int, seed: int) -> float:
@@ -191,15 +211,15 @@ def run_trial(trial, method: str, data: Path, runs: Path, steps: int, every: int
     try:
         cli = build_cli(args)
         check_before_fit(cli)
-        reporter = ReportToOptuna(trial, splits, every, steps)
+        reporter = HeldOutReporter(splits, every, steps, optuna_pruning(trial))
         cli.trainer.callbacks.append(reporter)
         cli.trainer.fit(cli.model, datamodule=cli.datamodule)
         module = cli.model
         row.update({"steps": cli.trainer.global_step, "intermediate": reporter.scores,
                     "seconds_per_step": round(module.train_seconds / max(1, cli.trainer.global_step), 4)})
-        if reporter.pruned_at is not None:
+        if reporter.stopped_at is not None:
             row.update({"state": "pruned", "held_out_knn20": None})
-            raise optuna.TrialPruned(f"pruned at step {reporter.pruned_at}")
+            raise optuna.TrialPruned(f"pruned at step {reporter.stopped_at}")
         score = held_out_knn(module, splits)
         row.update({"state": "complete", "held_out_knn20": round(score, 2)})
         return score
@@ -243,7 +263,7 @@ def summary(method: str, runs: Path, seed: int, top: int = 3) -> dict[str, Any]:
         "trials": len(study.trials),
         "complete": len(complete),
         "pruned": sum(t.state == optuna.trial.TrialState.PRUNED for t in study.trials),
-        "failed": sum(t.state == optuna.trial.TrialState.FAIL for t in study.trials),
+        "failed": sum(t.state == optuna.trial.TrialState.FAIL and bool(t.params) for t in study.trials),
         "best": [{"trial": t.number + 1, "held_out_knn20": round(t.value, 2), "params": t.params} for t in best],
     }
     if len(complete) >= 2:
@@ -304,6 +324,8 @@ def main() -> None:
     torch.set_num_threads(min(torch.get_num_threads(), os.cpu_count() or 1))
     import optuna
 
+    import infossl  # noqa: F401  (missing, it must stop the queue here, not fail every trial inside Optuna)
+
     if args.summary:
         result = summary(args.method, args.runs, args.seed)
         write_row(FOLDER, f"{args.method}_summary", result)
@@ -324,8 +346,10 @@ def main() -> None:
         study.tell(stale.number, state=optuna.trial.TrialState.FAIL)
         study.enqueue_trial(stale.params)
         study.set_user_attr("interrupted", study.user_attrs.get("interrupted", 0) + 1)
-    # every finished trial counts against the budget (a diverged one too), interrupted ones do not
-    remaining = args.trials - sum(t.state.is_finished() for t in study.trials) + study.user_attrs.get("interrupted", 0)
+    # every finished trial counts against the budget (a diverged one too), interrupted ones do
+    # not, nor one that failed before it drew a point (the environment's fault, not the point's)
+    counted = [t for t in study.trials if t.state.is_finished() and (t.params or t.state != optuna.trial.TrialState.FAIL)]
+    remaining = args.trials - len(counted) + study.user_attrs.get("interrupted", 0)
     if args.remaining:
         print(max(0, remaining))
         return

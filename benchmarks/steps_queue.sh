@@ -5,11 +5,13 @@
 # To keep developing while it runs, run it from a pinned worktree and write the rows into
 # the main checkout:
 #   git worktree add --detach ../bench HEAD
-#   PYTHONPATH=../bench/src INFOSSL_RESULTS_DIR=$PWD/benchmarks/results nohup bash ../bench/benchmarks/steps_queue.sh &
+#   PYTHONPATH=$(realpath ../bench/src) INFOSSL_RESULTS_DIR=$PWD/benchmarks/results nohup bash ../bench/benchmarks/steps_queue.sh &
+# (an absolute PYTHONPATH: the queue runs from its own benchmarks folder)
 # touch RESULTS/PAUSE to hold the queue between runs (to run the tests on a quiet machine);
 # remove it to continue. STAGES (default "first search") picks what to run; "table" runs the
 # final table with the shipped recipes, so run it once the search winners are shipped;
-# "multicrop" runs SimCLR, IMSVD and DINO with 2 global + 4 local crops.
+# "multicrop" runs SimCLR, IMSVD and DINO with 2 global + 4 local crops; "dino" screens DINO's
+# recipe on the proxy (screen.py).
 # Order: the first rows (the plain loop against infossl's SimCLR, shipped and with the plain
 # loop's recipe), checked before the rest; the Optuna studies, one trial per process and
 # commit; the final table at 2,000 steps with seeds 0 and 1.
@@ -20,12 +22,13 @@ RESULTS=${INFOSSL_RESULTS_DIR:-$PWD/results}
 export INFOSSL_RESULTS_DIR=$RESULTS
 STAGES=${STAGES:-first search}
 TRIALS=${TRIALS:-12}
+python -c "import infossl; print('infossl from', infossl.__file__)" || { echo "infossl is not importable: install it or set an absolute PYTHONPATH"; exit 1; }
 
 commit_rows() {
   local msg=$1
   for attempt in 1 2 3 4 5; do
     local dirs
-    dirs=$(cd "$RESULTS" && ls -d cifar10_steps search 2>/dev/null)
+    dirs=$(cd "$RESULTS" && ls -d cifar10_steps search screen 2>/dev/null)
     (cd "$RESULTS" && git add $dirs && git commit -q -m "$msg" -- $dirs) && return 0
     sleep 5
   done
@@ -46,6 +49,16 @@ row() {
     && commit_rows "CIFAR-10 at 2,000 steps: $tag (measured)"
 }
 
+# screen METHOD TAG [KEY=VALUE...]: one 400-step proxy run of a recipe change (screen.py)
+screen() {
+  local method=$1 tag=$2; shift 2
+  [ -f "$RESULTS/screen/$method/$tag.json" ] && return 0
+  wait_unpaused
+  echo "== $(date -u '+%F %T') screen $method $tag"
+  python screen.py --method "$method" --tag "$tag" --runs "$RUNS/search" "${@/#/--set=}" > /dev/null \
+    && commit_rows "Recipe screen: $method $tag (measured)"
+}
+
 # study METHOD: its TRIALS Optuna trials, one process and one commit per trial
 study() {
   local method=$1 left
@@ -64,6 +77,13 @@ for stage in $STAGES; do
       row plain 0; row simclr 0 plain_recipe; row simclr 0; row plain 1; row simclr 1 plain_recipe ;;
     search)
       for m in simclr imsvd vicreg entrec emi; do study "$m"; done ;;
+    dino)  # DINO's CPU recipe collapses to a uniform teacher: its shipped recipe against head batch
+           # norm and a constant teacher temperature 0.04, and EntRec-DINO's shipped recipe
+      screen dino shipped
+      screen dino head_bn model.method.head_batch_norm=true
+      screen dino teacher_t004 model.method.teacher_temperature=0.04
+      screen dino head_bn_teacher_t004 model.method.head_batch_norm=true model.method.teacher_temperature=0.04
+      screen entrec_dino shipped ;;
     table)
       for seed in 0 1; do
         for m in plain simclr vicreg imsvd entrec emi byol barlow entrec_byol dino entrec_dino; do row "$m" "$seed"; done

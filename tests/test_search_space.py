@@ -45,3 +45,13 @@ def test_sampled_points_build(method, tmp_path) -> None:
         assert list(model.method.projector_dims) == settings["projector"]
         assert data.augment_config.crop_scale[0] == settings["crop_min"]
         study.tell(trial, 0.0)
+
+
+def test_screen_overrides_reach_the_recipe(tmp_path) -> None:
+    import screen
+
+    overrides = screen.override("model.method.head_batch_norm=true") + screen.override("model.method.prototypes=256")
+    model, _ = resolved_model(search.proxy_args("dino", Path("unused.npz"), tmp_path, 400, 0) + overrides)
+    assert model.method.head_batch_norm is True and model.method.prototypes == 256
+    with pytest.raises(Exception, match="key=value"):
+        screen.override("model.method.prototypes")
