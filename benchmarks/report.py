@@ -161,7 +161,7 @@ def render_knn(result: dict[str, Any]) -> str:
 
 def folder_result(folder: Path) -> dict[str, Any] | None:
     """One result from a folder of one-row JSON files (benchmarks that grow run by run)."""
-    files = sorted(folder.glob("*.json"))
+    files = sorted(folder.glob("*.json")) or sorted(folder.glob("*/*.json"))  # screen/<method>/<tag>.json
     if not files:
         return None
     payloads = [json.loads(p.read_text()) for p in files]
@@ -423,6 +423,30 @@ def render_search(result: dict[str, Any]) -> str:
     return "\n\n".join(parts)
 
 
+def render_screen(result: dict[str, Any]) -> str:
+    rows = sorted(result["rows"], key=lambda r: (r["method"], -r["held_out_knn20"]))
+
+    def trajectory(row: dict[str, Any], key: str) -> str:
+        values = [(int(step), metrics[key]) for step, metrics in row["metrics"].items() if key in metrics]
+        return ", ".join(f"{step}: {value:.2f}" for step, value in sorted(values)) or "-"
+
+    return (
+        "## Recipe screens on the search proxy\n\n"
+        + (
+            "Recipe changes for methods the search does not cover, on the search's proxy task (train on\n"
+            "45,000 training images, kNN-20 on 5,000 other training images, never the test split), one\n"
+            "seed. Intermediate scores use the first 10,000 training images as the bank. For DINO-style\n"
+            "methods the teacher's entropy is shown at each report (log 4096 = 8.32 is a uniform teacher).\n\n"
+        )
+        + "- command: `python benchmarks/screen.py --method METHOD --tag TAG [--set KEY=VALUE ...]` (rows under `benchmarks/results/screen/METHOD/`)\n"
+        + machine_line(result) + "\n\n"
+        + table(["method", "tag", "overrides", "steps", "held-out kNN-20 during training", "final held-out kNN-20", "teacher entropy", "s/step"],
+        [[r["method"], r["tag"], " ".join(r["overrides"]) or "(shipped recipe)", r["steps"],
+          ", ".join(f"{step}: {score}" for step, score in r["intermediate"].items()), r["held_out_knn20"],
+          trajectory(r, "train/teacher_entropy"), r["seconds_per_step"]] for r in rows])
+    )
+
+
 def render_data_path(result: dict[str, Any]) -> str:
     rows = result["rows"]
     first = rows[0]
@@ -462,8 +486,9 @@ RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
     "cpu_recipe": render_cpu_recipe,
     "pretrain_runs": render_pretrain_runs,
     "data_path": render_data_path,
+    "screen": render_screen,
 }
-ORDER = ["cifar10_steps", "search", "cifar10_budget", "cifar10_budget_tuning", "cifar10_budget_study", "cifar10_epochs", "speed_losses", "speed_step", "speed_objectives", "losses", "cpu_recipe", "data_path", "knn", "pretrain_runs"]  # sections in this order first, then the others by name
+ORDER = ["cifar10_steps", "search", "screen", "cifar10_budget", "cifar10_budget_tuning", "cifar10_budget_study", "cifar10_epochs", "speed_losses", "speed_step", "speed_objectives", "losses", "cpu_recipe", "data_path", "knn", "pretrain_runs"]  # sections in this order first, then the others by name
 
 
 def main() -> None:
