@@ -34,6 +34,7 @@ import numpy as np
 import torch
 
 from cifar10_budget import proxy_npz, recipe, write_row
+from common import RESULTS_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
 FOLDER = "search"
@@ -289,8 +290,13 @@ def confirm(method: str, data: Path, runs: Path, steps: int, seed: int) -> list[
     splits = load_eval_splits(data)
     rows = []
     for trial in [study.trials[0]] + ([best] if best.number != 0 else []):
+        tag = f"confirm_trial{trial.number + 1:03d}_seed{seed}"
+        done = RESULTS_DIR / FOLDER / method / f"{tag}.json"
+        if done.is_file():  # a stopped confirmation keeps its finished half
+            rows.append(json.loads(done.read_text())["row"])
+            continue
         settings = SPACES[method](optuna.trial.FixedTrial(trial.params))
-        run_dir = runs / f"{method}_confirm_trial{trial.number + 1:03d}_seed{seed}"
+        run_dir = runs / f"{method}_{tag}"
         args = pretrain_args(method, settings, data, run_dir, steps, seed)
         started = time.perf_counter()
         cli = pretrain(args)
@@ -298,7 +304,7 @@ def confirm(method: str, data: Path, runs: Path, steps: int, seed: int) -> list[
                "params": trial.params, "arguments": args, "seed": seed, "steps": cli.trainer.global_step,
                "seconds_per_step": round(cli.model.train_seconds / max(1, cli.trainer.global_step), 4),
                "held_out_knn20": round(held_out_knn(cli.model, splits), 2), "wall_s": round(time.perf_counter() - started, 1)}
-        write_row(f"{FOLDER}/{method}", f"confirm_trial{trial.number + 1:03d}_seed{seed}", row)
+        write_row(f"{FOLDER}/{method}", tag, row)
         rows.append(row)
     return rows
 

@@ -29,7 +29,7 @@ commit_rows() {
   for attempt in 1 2 3 4 5; do
     local dirs
     dirs=$(cd "$RESULTS" && ls -d cifar10_steps search screen 2>/dev/null)
-    (cd "$RESULTS" && git add $dirs && git commit -q -m "$msg" -- $dirs) && return 0
+    (cd "$RESULTS" && git add $dirs && { git diff --cached --quiet -- $dirs || git commit -q -m "$msg" -- $dirs; }) && return 0
     sleep 5
   done
 }
@@ -71,12 +71,21 @@ study() {
   python search.py --method "$method" --summary --runs "$RUNS/search" > /dev/null && commit_rows "Recipe search: $method, summary"
 }
 
+# confirm METHOD: the study's winner against trial 1 at 2,000 steps on the proxy (search.py
+# --confirm keeps the rows it already has)
+confirm() {
+  local method=$1
+  wait_unpaused
+  echo "== $(date -u '+%F %T') confirm $method"
+  python search.py --method "$method" --confirm 2000 --runs "$RUNS/search" > /dev/null && commit_rows "Recipe search: $method, winner against trial 1 at 2,000 steps (measured)"
+}
+
 for stage in $STAGES; do
   case $stage in
     first)
       row plain 0; row simclr 0 plain_recipe; row simclr 0; row plain 1; row simclr 1 plain_recipe ;;
     search)
-      for m in simclr imsvd vicreg entrec emi; do study "$m"; done ;;
+      for m in simclr imsvd vicreg entrec emi; do study "$m"; confirm "$m"; done ;;
     dino)  # DINO's CPU recipe collapses to a uniform teacher: its shipped recipe against head batch
            # norm and a constant teacher temperature 0.04, and EntRec-DINO's shipped recipe
       screen dino shipped
