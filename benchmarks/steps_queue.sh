@@ -86,13 +86,21 @@ for stage in $STAGES; do
       row plain 0; row simclr 0 plain_recipe; row simclr 0; row plain 1; row simclr 1 plain_recipe ;;
     search)
       for m in simclr imsvd vicreg entrec emi; do study "$m"; confirm "$m"; done ;;
-    dino)  # DINO's CPU recipe collapses to a uniform teacher: its shipped recipe against head batch
-           # norm and a constant teacher temperature 0.04, and EntRec-DINO's shipped recipe
+    dino)  # DINO's CPU recipe (solo-learn's) collapses to a uniform teacher: it against head batch
+           # norm, a constant teacher temperature 0.04, both, and lightly's CIFAR-10 benchmark recipe
+           # (one 2048 hidden layer with batch norm, 256 bottleneck, 2,048 prototypes, teacher 0.04,
+           # SGD 6e-2 x batch/128 with weight decay 5e-4, crops 0.4-1, no clipping, no frozen last layer);
+           # EntRec-DINO on both hosts
       screen dino shipped
       screen dino head_bn model.method.head_batch_norm=true
       screen dino teacher_t004 model.method.teacher_temperature=0.04
       screen dino head_bn_teacher_t004 model.method.head_batch_norm=true model.method.teacher_temperature=0.04
-      screen entrec_dino shipped ;;
+      screen entrec_dino shipped
+      lightly_host=(model.method.projector=[2048,256] model.method.prototypes=2048 model.method.head_batch_norm=true
+        model.method.freeze_last_layer_fraction=0 model.optim.name=sgd model.optim.lr=0.12 model.optim.weight_decay=5e-4
+        trainer.gradient_clip_val=null data.augment.crop_scale=[0.4,1.0])
+      screen dino lightly_recipe "${lightly_host[@]}" model.method.teacher_temperature=0.04
+      screen entrec_dino lightly_host "${lightly_host[@]}" ;;
     table)
       for seed in 0 1; do
         for m in plain simclr vicreg imsvd entrec emi byol barlow entrec_byol dino entrec_dino; do row "$m" "$seed"; done
