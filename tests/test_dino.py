@@ -88,15 +88,20 @@ def test_the_last_layer_is_frozen_for_the_first_share_of_training(cls) -> None:
         assert method.projector.mlp[0].weight.grad is not None
 
 
-def test_entrec_dino_scores_student_and_teacher_softmax_at_one_temperature() -> None:
-    backbone, method = built(EntRecDINO(projector=(16, 8), prototypes=12, temperature=0.2))
+@pytest.mark.parametrize("teacher_temperature", [None, 0.05])
+def test_entrec_dino_scores_student_and_teacher_softmax(teacher_temperature) -> None:
+    """One temperature for both (the paper), or the teacher's own when it is set."""
+    backbone, method = built(EntRecDINO(projector=(16, 8), prototypes=12, temperature=0.2, teacher_temperature=teacher_temperature))
     batch = views(2)
     out, _ = method.training_loss(backbone, batch)
     s = [torch.softmax(method.projector(backbone(v)) / 0.2, dim=1) for v in batch]
     with torch.no_grad():
-        t = [torch.softmax(method.teacher_head(method.teacher_backbone(v)) / 0.2, dim=1) for v in batch]
+        t = [torch.softmax(method.teacher_head(method.teacher_backbone(v)) / (teacher_temperature or 0.2), dim=1) for v in batch]
     loss = EntRecDiscreteLoss()
     torch.testing.assert_close(out.loss, (loss(s[1], t[0]).loss + loss(s[0], t[1]).loss) / 2)
+    if teacher_temperature is not None:  # the sharper target changes the value
+        one = [torch.softmax(method.teacher_head(method.teacher_backbone(v)).detach() / 0.2, dim=1) for v in batch]
+        assert not torch.allclose(out.loss, (loss(s[1], one[0]).loss + loss(s[0], one[1]).loss) / 2)
 
 
 def test_fewer_than_two_views_raise() -> None:

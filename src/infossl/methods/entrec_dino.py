@@ -27,10 +27,16 @@ class EntRecDINO(DiscreteDistillationMethod):
     (reconstruction) between student and teacher. The teacher's distribution is detached,
     so its entropy is reported, not optimized.
 
+    ``teacher_temperature`` (not in the paper) gives the teacher its own, sharper softmax, as
+    DINO's sharpening does: from a near-uniform start, where both terms are log P and the
+    loss is 0, a sharper target breaks the symmetry sooner. ``None`` (the default) is the
+    paper's single temperature.
+
     Args:
         projector: the head's hidden sizes then its bottleneck (DINO: 2048, 2048, 256).
         prototypes: the number of prototypes P.
         temperature: softmax temperature of student and teacher logits (DINO's student 0.1).
+        teacher_temperature: the teacher's own softmax temperature; ``None``: ``temperature``.
         base_momentum: EMA momentum of the teacher at the start; it rises to 1 along a cosine.
         freeze_last_layer_fraction: the share of training during which the prototype layer
             gets no updates.
@@ -48,20 +54,23 @@ class EntRecDINO(DiscreteDistillationMethod):
         base_momentum: float = 0.996,
         freeze_last_layer_fraction: float = 0.01,
         head_batch_norm: bool = False,
+        teacher_temperature: float | None = None,
         **loss_args: Any,
     ) -> None:
         super().__init__(EntRecDiscreteLoss(**loss_args), projector, prototypes, base_momentum, freeze_last_layer_fraction, head_batch_norm)
-        if temperature <= 0:
-            raise ValueError(f"EntRecDINO: temperature must be > 0, got {temperature}")
+        for name, value in (("temperature", temperature), ("teacher_temperature", teacher_temperature)):
+            if value is not None and value <= 0:
+                raise ValueError(f"EntRecDINO: {name} must be > 0, got {value}")
         self.temperature = temperature
+        self.teacher_temperature = teacher_temperature
 
     def settings(self) -> dict[str, Any]:
-        return {**super().settings(), "temperature": self.temperature}
+        return {**super().settings(), "temperature": self.temperature, "teacher_temperature": self.teacher_temperature}
 
     def pair_loss(self, student: Tensor, teacher: Tensor) -> LossOutput:
         # the softmax in float32 at least, whatever the autocast dtype (the loss upcasts too)
         dtype = torch.promote_types(student.dtype, torch.float32)
         with torch.autocast(student.device.type, enabled=False):
             p_student = torch.softmax(student.to(dtype) / self.temperature, dim=1)
-            p_teacher = torch.softmax(teacher.detach().to(dtype) / self.temperature, dim=1)
+            p_teacher = torch.softmax(teacher.detach().to(dtype) / (self.teacher_temperature or self.temperature), dim=1)
         return self.loss(p_student, p_teacher)
