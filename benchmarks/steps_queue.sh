@@ -8,19 +8,19 @@
 #   PYTHONPATH=$(realpath ../bench/src) INFOSSL_RESULTS_DIR=$PWD/benchmarks/results nohup bash ../bench/benchmarks/steps_queue.sh &
 # (an absolute PYTHONPATH: the queue runs from its own benchmarks folder)
 # touch RESULTS/PAUSE to hold the queue between runs (to run the tests on a quiet machine);
-# remove it to continue. STAGES (default "first search") picks what to run; "table" runs the
+# remove it to continue. STAGES (default "first search confirm") picks what to run; "table" runs the
 # final table with the shipped recipes, so run it once the search winners are shipped;
 # "multicrop" runs SimCLR, IMSVD and DINO with 2 global + 4 local crops; "dino" screens DINO's
 # recipe on the proxy (screen.py).
 # Order: the first rows (the plain loop against infossl's SimCLR, shipped and with the plain
 # loop's recipe), checked before the rest; the Optuna studies, one trial per process and
-# commit; the final table at 2,000 steps with seeds 0 and 1.
+# commit; the winners confirmed at 2,000 steps; the final table at 2,000 steps with seeds 0 and 1.
 set -uo pipefail
 cd "$(dirname "$0")"
 RUNS=${1:-../runs}
 RESULTS=${INFOSSL_RESULTS_DIR:-$PWD/results}
 export INFOSSL_RESULTS_DIR=$RESULTS
-STAGES=${STAGES:-first search}
+STAGES=${STAGES:-first search confirm}
 TRIALS=${TRIALS:-12}
 python -c "import infossl; print('infossl from', infossl.__file__)" || { echo "infossl is not importable: install it or set an absolute PYTHONPATH"; exit 1; }
 
@@ -85,7 +85,9 @@ for stage in $STAGES; do
     first)
       row plain 0; row simclr 0 plain_recipe; row simclr 0; row plain 1; row simclr 1 plain_recipe ;;
     search)
-      for m in simclr imsvd vicreg entrec emi; do study "$m"; confirm "$m"; done ;;
+      for m in simclr imsvd vicreg entrec emi; do study "$m"; done ;;
+    confirm)  # after the studies: each winner against trial 1 at 2,000 steps (about an hour a method)
+      for m in simclr imsvd vicreg entrec emi; do confirm "$m"; done ;;
     dino)  # DINO's CPU recipe (solo-learn's) collapses to a uniform teacher: it against head batch
            # norm, a constant teacher temperature 0.04, both, and lightly's CIFAR-10 benchmark recipe
            # (one 2048 hidden layer with batch norm, 256 bottleneck, 2,048 prototypes, teacher 0.04,
@@ -100,7 +102,8 @@ for stage in $STAGES; do
         model.method.freeze_last_layer_fraction=0 model.optim.name=sgd model.optim.lr=0.12 model.optim.weight_decay=5e-4
         trainer.gradient_clip_val=null data.augment.crop_scale=[0.4,1.0])
       screen dino lightly_recipe "${lightly_host[@]}" model.method.teacher_temperature=0.04
-      screen entrec_dino lightly_host "${lightly_host[@]}" ;;
+      screen entrec_dino lightly_host "${lightly_host[@]}"
+      screen entrec_dino lightly_host_teacher_t004 "${lightly_host[@]}" model.method.teacher_temperature=0.04 ;;
     table)
       for seed in 0 1; do
         for m in plain simclr vicreg imsvd entrec emi byol barlow entrec_byol dino entrec_dino; do row "$m" "$seed"; done
