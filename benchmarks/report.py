@@ -161,7 +161,7 @@ def render_knn(result: dict[str, Any]) -> str:
 
 def folder_result(folder: Path) -> dict[str, Any] | None:
     """One result from a folder of one-row JSON files (benchmarks that grow run by run)."""
-    files = sorted(folder.glob("*.json")) or sorted(folder.glob("*/*.json"))  # screen/<method>/<tag>.json
+    files = sorted(folder.glob("*/*.json" if folder.name == "screen" else "*.json"))  # screen/<method>/<tag>.json
     if not files:
         return None
     payloads = [json.loads(p.read_text()) for p in files]
@@ -441,7 +441,7 @@ def render_screen(result: dict[str, Any]) -> str:
         + "- command: `python benchmarks/screen.py --method METHOD --tag TAG [--set KEY=VALUE ...]` (rows under `benchmarks/results/screen/METHOD/`)\n"
         + machine_line(result) + "\n\n"
         + table(["method", "tag", "overrides", "steps", "held-out kNN-20 during training", "final held-out kNN-20", "teacher entropy", "s/step"],
-        [[r["method"], r["tag"], " ".join(r["overrides"]) or "(shipped recipe)", r["steps"],
+        [[r["method"], r["tag"], " ".join(r["overrides"]) or f"(cifar10_cpu/{r['method']}.yaml as of {r['commit'][:7]})", r["steps"],
           ", ".join(f"{step}: {score}" for step, score in r["intermediate"].items()), r["held_out_knn20"],
           trajectory(r, "train/teacher_entropy"), r["seconds_per_step"]] for r in rows])
     )
