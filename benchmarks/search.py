@@ -259,9 +259,12 @@ def summary(method: str, runs: Path, seed: int, top: int = 3) -> dict[str, Any]:
     study = study_for(method, runs, seed)
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     best = sorted(complete, key=lambda t: -t.value)[:top]
+    # a trial that failed before it drew a point (an import error) is the environment's, not a trial
+    drawn = [t for t in study.trials if t.params or t.state != optuna.trial.TrialState.FAIL]
     out: dict[str, Any] = {
         "method": method,
-        "trials": len(study.trials),
+        "trials": len(drawn),
+        "not_counted": len(study.trials) - len(drawn),
         "complete": len(complete),
         "pruned": sum(t.state == optuna.trial.TrialState.PRUNED for t in study.trials),
         "failed": sum(t.state == optuna.trial.TrialState.FAIL and bool(t.params) for t in study.trials),
