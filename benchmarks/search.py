@@ -234,6 +234,14 @@ def run_trial(trial, method: str, data: Path, runs: Path, steps: int, every: int
         write_row(f"{FOLDER}/{method}", f"trial_{trial.number + 1:03d}", row)
 
 
+def drew_a_point(trial) -> bool:
+    """False for a trial that failed before it drew a point (an import error): the
+    environment's fault, not the point's, so it counts neither against the budget nor as a trial."""
+    import optuna
+
+    return bool(trial.params) or trial.state != optuna.trial.TrialState.FAIL
+
+
 def study_for(method: str, runs: Path, seed: int):
     """The method's study, created or continued. The sampler's seed is ``seed`` plus the trials
     already run: a queue runs one trial per process, and the same seed in every process would
@@ -259,15 +267,14 @@ def summary(method: str, runs: Path, seed: int, top: int = 3) -> dict[str, Any]:
     study = study_for(method, runs, seed)
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     best = sorted(complete, key=lambda t: -t.value)[:top]
-    # a trial that failed before it drew a point (an import error) is the environment's, not a trial
-    drawn = [t for t in study.trials if t.params or t.state != optuna.trial.TrialState.FAIL]
+    drawn = [t for t in study.trials if drew_a_point(t)]
     out: dict[str, Any] = {
         "method": method,
         "trials": len(drawn),
         "not_counted": len(study.trials) - len(drawn),
         "complete": len(complete),
         "pruned": sum(t.state == optuna.trial.TrialState.PRUNED for t in study.trials),
-        "failed": sum(t.state == optuna.trial.TrialState.FAIL and bool(t.params) for t in study.trials),
+        "failed": sum(t.state == optuna.trial.TrialState.FAIL for t in drawn),
         "best": [{"trial": t.number + 1, "held_out_knn20": round(t.value, 2), "params": t.params} for t in best],
     }
     if len(complete) >= 2:
@@ -356,8 +363,8 @@ def main() -> None:
         study.enqueue_trial(stale.params)
         study.set_user_attr("interrupted", study.user_attrs.get("interrupted", 0) + 1)
     # every finished trial counts against the budget (a diverged one too), interrupted ones do
-    # not, nor one that failed before it drew a point (the environment's fault, not the point's)
-    counted = [t for t in study.trials if t.state.is_finished() and (t.params or t.state != optuna.trial.TrialState.FAIL)]
+    # not, nor one that failed before it drew a point
+    counted = [t for t in study.trials if t.state.is_finished() and drew_a_point(t)]
     remaining = args.trials - len(counted) + study.user_attrs.get("interrupted", 0)
     if args.remaining:
         print(max(0, remaining))
