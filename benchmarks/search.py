@@ -83,9 +83,9 @@ SPACES: dict[str, Space] = {
         **common_space(t, [32, 64, 128, 256, 1024]),
         "eps": t.suggest_float("eps", 1e-4, 1e-1, log=True),
         "standardize": t.suggest_categorical("standardize", [True, False]),
-        # block-diagonal MI over groups of D / G dimensions (1: the paper's full estimate); every
-        # projector output above is divisible by 16
-        "groups": t.suggest_categorical("groups", [1, 4, 16]),
+        # block-diagonal MI over groups of D / G dimensions (1: the paper's full estimate; "auto":
+        # the fewest groups with N - 1 >= 2 D / G); every projector output above is divisible by 16
+        "groups": t.suggest_categorical("groups", [1, 4, 16, "auto"]),
         # the optional invariance term: off (the recipe) or a log-scaled weight
         "invariance_weight": t.suggest_float("invariance_weight", 1e-2, 10.0, log=True) if t.suggest_categorical("invariance", [False, True]) else 0.0,
     },

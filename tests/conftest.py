@@ -22,8 +22,10 @@ from infossl.losses import (
 # name -> (factory, embedding dimension that the objective accepts)
 LOSS_CASES: dict[str, tuple[Callable[[], PairLoss], int]] = {
     "imsvd": (lambda: IMSVDLoss(num_states=4), 12),
+    "imsvd_normalized": (lambda: IMSVDLoss(num_states=4, normalize_logits=True), 12),
     "emi": (lambda: EMILoss(), 3),
     "emi_groups": (lambda: EMILoss(groups=3), 6),
+    "emi_auto_groups": (lambda: EMILoss(groups="auto"), 6),
     "entrec": (lambda: EntRecLoss(), 5),
     "entrec_average": (lambda: EntRecLoss(estimator="average"), 5),
     "infonce": (lambda: InfoNCELoss(), 5),

@@ -13,8 +13,10 @@ from conftest import LOSS_CASES, random_pair
 
 EXPECTED_TERMS = {
     "imsvd": {"invariance", "diagonal", "off_diagonal"},
+    "imsvd_normalized": {"invariance", "diagonal", "off_diagonal"},
     "emi": {"mi", "logdet_z1", "logdet_z2", "logdet_joint"},
     "emi_groups": {"mi", "logdet_z1", "logdet_z2", "logdet_joint"},
+    "emi_auto_groups": {"mi", "logdet_z1", "logdet_z2", "logdet_joint"},
     "entrec": {"reconstruction", "entropy"},
     "entrec_average": {"reconstruction", "entropy"},
     "infonce": {"infonce"},

@@ -88,7 +88,7 @@ def test_a_method_with_changed_loss_settings_keeps_them() -> None:
     method = build_method({"class_path": "infossl.methods.IMSVD", "init_args": {"projector": [64, 48], "num_states": 8, "off_diagonal_weight": 0.25}})
     assert method.spec()["init_args"] == {
         "projector": [64, 48], "num_states": 8, "temperature": 1.0, "invariance_weight": 1.0, "diagonal_weight": 1.0,
-        "off_diagonal_weight": 0.25,
+        "off_diagonal_weight": 0.25, "normalize_logits": False, "final_temperature": None,
     }
 
 

@@ -174,3 +174,42 @@ def test_groups_keep_a_small_batch_well_posed() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error", EMIBatchWarning)
         EMILoss(groups=8)(z1, z2)
+
+
+@pytest.mark.parametrize(("n", "d", "expected"), [(256, 64, 1), (256, 128, 2), (256, 256, 4), (256, 1024, 16), (64, 48, 2), (10, 12, 3), (3, 7, 7)])
+def test_auto_groups_are_the_fewest_whose_blocks_are_well_posed(n: int, d: int, expected: int) -> None:
+    assert EMILoss(groups="auto").groups_for(n, d) == expected
+    assert 2 * (d // expected) <= n - 1 and forced_correlations(n, d // expected) == 0
+
+
+def test_auto_groups_compute_the_chosen_block_estimate_without_warning() -> None:
+    z1, z2 = random_pair(64, 48)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", EMIBatchWarning)
+        auto = EMILoss(groups="auto")(z1, z2)
+    torch.testing.assert_close(auto.terms["mi"], EMILoss(groups=2)(z1, z2).terms["mi"])
+
+
+@pytest.mark.parametrize("groups", [0, -2, 1.5, "two", True])
+def test_bad_groups_raise(groups) -> None:
+    with pytest.raises(ValueError, match="groups must be an integer >= 1 or 'auto'"):
+        EMILoss(groups=groups)
+
+
+def test_auto_groups_need_three_embeddings() -> None:
+    with pytest.raises(ValueError, match="at least 3 embeddings"):
+        EMILoss(groups="auto").groups_for(2, 8)
+
+
+def test_ledoit_wolf_shrinkage_of_standardized_views_is_the_ridge() -> None:
+    # (1 - a) C + a I for every covariance (tr C / p = 1 after standardization) gives the MI of
+    # the ridge eps = a / (1 - a): the documented reason there is no separate shrinkage option
+    z1, z2 = random_pair(40, 6)
+    a = 0.2
+    s1 = (z1 - z1.mean(0)) / z1.std(0, unbiased=False)
+    s2 = (z2 - z2.mean(0)) / z2.std(0, unbiased=False)
+    joint = torch.cat([s1, s2], dim=1)
+    cov = joint.T @ joint / 40
+    shrunk = (1 - a) * cov + a * torch.eye(12, dtype=cov.dtype)
+    mi = 0.5 * (torch.logdet(shrunk[:6, :6]) + torch.logdet(shrunk[6:, 6:]) - torch.logdet(shrunk))
+    assert float(EMILoss(eps=a / (1 - a))(z1, z2).terms["mi"]) == pytest.approx(float(mi), rel=1e-6)

@@ -136,3 +136,40 @@ def test_bad_hyper_parameters_raise() -> None:
         IMSVDLoss(num_states=1)
     with pytest.raises(ValueError, match="temperature"):
         IMSVDLoss(temperature=0.0)
+
+
+def test_normalized_logits_match_standardizing_each_variable_by_hand() -> None:
+    torch.manual_seed(2)
+    k, m, n, temperature = 5, 3, 9, 0.4
+    z1, z2 = torch.randn(n, m * k, dtype=torch.float64) * 3, torch.randn(n, m * k, dtype=torch.float64) * 3
+
+    def standardized(z: torch.Tensor) -> torch.Tensor:
+        rows = []
+        for s in range(n):
+            for i in range(m):
+                logits = z[s, i * k:(i + 1) * k]
+                mean = logits.mean()
+                std = ((logits - mean).pow(2).mean() + 1e-6).sqrt()
+                rows.append((logits - mean) / std)
+        return torch.stack(rows).reshape(n, m * k)
+
+    normalized = IMSVDLoss(num_states=k, temperature=temperature, normalize_logits=True)(z1, z2)
+    by_hand = IMSVDLoss(num_states=k, temperature=temperature)(standardized(z1), standardized(z2))
+    for name in ("invariance", "diagonal", "off_diagonal"):
+        assert normalized.terms[name].item() == pytest.approx(by_hand.terms[name].item(), rel=1e-10)
+
+
+def test_normalized_logits_ignore_the_scale_and_offset_of_each_variable() -> None:
+    torch.manual_seed(3)
+    k, m, n = 4, 3, 16
+    z1, z2 = torch.randn(n, m * k, dtype=torch.float64), torch.randn(n, m * k, dtype=torch.float64)
+    scale = torch.rand(n, m, 1, dtype=torch.float64) * 10 + 0.5  # per image and variable
+    offset = torch.randn(n, m, 1, dtype=torch.float64) * 5
+
+    def transformed(z: torch.Tensor) -> torch.Tensor:
+        return (z.view(n, m, k) * scale + offset).reshape(n, m * k)
+
+    plain, normalized = IMSVDLoss(num_states=k), IMSVDLoss(num_states=k, normalize_logits=True)
+    assert normalized(transformed(z1), transformed(z2)).loss.item() == pytest.approx(normalized(z1, z2).loss.item(), rel=1e-6)
+    # without the option the same transform changes the loss: the test can tell them apart
+    assert abs(plain(transformed(z1), transformed(z2)).loss.item() - plain(z1, z2).loss.item()) > 0.1

@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from infossl.losses.emi import EMILoss
-from infossl.losses.imsvd import split_variables
+from infossl.losses.imsvd import variable_logits
 
 
 def _matrix(z: Tensor, name: str = "embedding") -> Tensor:
@@ -67,12 +67,12 @@ def dimension_entropy(z: Tensor, bins: int = 32) -> Tensor:
 
 
 # ------------------------------------------------------------------- IMSVD
-def state_probabilities(z: Tensor, num_states: int, temperature: float = 1.0) -> Tensor:
-    """Soft assignments (N, M, K): softmax over the K states of each of the M variables."""
+def state_probabilities(z: Tensor, num_states: int, temperature: float = 1.0, normalize_logits: bool = False) -> Tensor:
+    """Soft assignments (N, M, K): softmax over the K states of each of the M variables
+    (unclamped, in float64; the logits as :class:`~infossl.losses.IMSVDLoss` forms them)."""
     if z.ndim != 2:
         raise ValueError(f"state_probabilities: expected a 2-D (N, D) embedding, got shape {tuple(z.shape)}")
-    split_variables(z.shape[1], num_states, f"the embedding of shape {tuple(z.shape)}")
-    return F.softmax(z.double().view(z.shape[0], -1, num_states) / temperature, dim=-1)
+    return F.softmax(variable_logits(z.double(), num_states, temperature, normalize_logits), dim=-1)
 
 
 def joint_matrix(p1: Tensor, p2: Tensor) -> Tensor:
@@ -114,7 +114,7 @@ def redundancy(joint: Tensor, num_states: int) -> float:
     return float(mi[off].mean())
 
 
-def imsvd_diagnostics(z1: Tensor, z2: Tensor, num_states: int, temperature: float = 1.0) -> dict[str, float]:
+def imsvd_diagnostics(z1: Tensor, z2: Tensor, num_states: int, temperature: float = 1.0, normalize_logits: bool = False) -> dict[str, float]:
     """State usage, invariance and redundancy of IMSVD embeddings of two views.
 
     ``effective_states``: mean over variables of exp(entropy of the marginal);
@@ -128,7 +128,7 @@ def imsvd_diagnostics(z1: Tensor, z2: Tensor, num_states: int, temperature: floa
     ``confidence``: mean over images and variables of the largest state probability
     (1 for one-hot assignments, 1/K for uniform ones).
     """
-    p1, p2 = state_probabilities(z1, num_states, temperature), state_probabilities(z2, num_states, temperature)
+    p1, p2 = (state_probabilities(z, num_states, temperature, normalize_logits) for z in (z1, z2))
     cross_joint = joint_matrix(p1, p2)
     cross = block_mutual_information(cross_joint, num_states)
     states = effective_states(p1.mean(dim=0))

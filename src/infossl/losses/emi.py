@@ -46,13 +46,20 @@ warns once (:class:`EMIBatchWarning`); keep D below (N - 1) / 2.
 dimensions are split into G consecutive groups of d = D / G and the loss maximizes the sum
 of the groups' MI estimates, i.e. the MI of the block-diagonal approximations of C11, C22
 and C. Every block then needs only N - 1 >= 2d, and dependence between groups is not
-rewarded (nor penalized). ``groups=1`` is the paper's estimate.
+rewarded (nor penalized). ``groups=1`` is the paper's estimate. ``groups="auto"`` chooses G
+from the global batch of each call: the fewest groups (a divisor of D) whose blocks satisfy
+N - 1 >= 2d, so the estimate has no forced correlations at any batch size.
+
+Shrinkage is not a separate option because, with ``standardize``, it is this ridge: the
+Ledoit-Wolf form (1 - a) C + a (tr C / p) I of every covariance is (1 - a)(C + eps I) with
+eps = a / (1 - a), and the factors (1 - a) cancel in the MI (D + D - 2D = 0 of them).
 """
 
 from __future__ import annotations
 
 import math
 import warnings
+from typing import Literal
 
 import torch
 from torch import Tensor
@@ -119,26 +126,40 @@ class EMILoss(PairLoss):
         groups: 1 (the paper's estimate) or G > 1: the D dimensions split into G
             consecutive groups of D / G, and I is the sum of the groups' second-order MI,
             the MI of the block-diagonal approximation of each covariance (not in the paper;
-            see the module docstring).
+            see the module docstring); ``"auto"``: the fewest groups with N - 1 >= 2 D / G
+            for the global batch N of each call.
 
     Terms: ``mi``, ``logdet_z1``, ``logdet_z2``, ``logdet_joint`` (and
     ``invariance`` when ``invariance_weight > 0``).
     """
 
-    def __init__(self, eps: float = 1e-3, standardize: bool = True, invariance_weight: float = 0.0, groups: int = 1) -> None:
+    def __init__(
+        self, eps: float = 1e-3, standardize: bool = True, invariance_weight: float = 0.0, groups: int | Literal["auto"] = 1
+    ) -> None:
         super().__init__()
         if eps < 0:
             raise ValueError(f"EMILoss: eps must be >= 0, got {eps}")
-        if groups < 1:
-            raise ValueError(f"EMILoss: groups must be >= 1, got {groups}")
+        if groups != "auto" and (isinstance(groups, bool) or not isinstance(groups, int) or groups < 1):
+            raise ValueError(f"EMILoss: groups must be an integer >= 1 or 'auto', got {groups!r}")
         self.eps = eps
         self.standardize = standardize
         self.invariance_weight = invariance_weight
         self.groups = groups
         self._warned = False
 
-    def _warn_if_vacuous(self, n: int, d: int) -> None:
-        forced = forced_correlations(n, d) * self.groups  # d is one group's size
+    def groups_for(self, n: int, d: int) -> int:
+        """The number of groups for a global batch of ``n`` embeddings of dimension ``d``."""
+        if self.groups != "auto":
+            if d % self.groups:
+                raise ValueError(f"EMILoss: groups={self.groups} must divide the embedding size; got dimension {d}")
+            return self.groups
+        for groups in range(1, d + 1):
+            if d % groups == 0 and 2 * (d // groups) <= n - 1:
+                return groups
+        raise ValueError(f"EMILoss: groups='auto' needs a global batch of at least 3 embeddings, got {n}")
+
+    def _warn_if_vacuous(self, n: int, d: int, groups: int) -> None:
+        forced = forced_correlations(n, d) * groups  # d is one group's size
         if forced and self.eps > 0 and not self._warned:
             self._warned = True
             per_pair = 0.5 * math.log((1 + self.eps) ** 2 / ((1 + self.eps) ** 2 - 1))
@@ -159,14 +180,13 @@ class EMILoss(PairLoss):
         z1 = self._center(gather_with_grad(z1))
         z2 = self._center(gather_with_grad(z2))
         n, d = z1.shape
-        if d % self.groups:
-            raise ValueError(f"EMILoss: groups={self.groups} must divide the embedding size; got shape {tuple(z1.shape)}")
-        self._warn_if_vacuous(n, d // self.groups)
+        groups = self.groups_for(n, d)
+        self._warn_if_vacuous(n, d // groups, groups)
         # the factorized matrices are in float64: a nearly collapsed (rank-one)
         # embedding at D = 2048 has condition number ~2D/eps, beyond float32 Cholesky;
         # groups are a leading batch dimension (G, N, D / G), their log-dets summed
-        x1 = z1.double().reshape(n, self.groups, d // self.groups).transpose(0, 1)
-        x2 = z2.double().reshape(n, self.groups, d // self.groups).transpose(0, 1)
+        x1 = z1.double().reshape(n, groups, d // groups).transpose(0, 1)
+        x2 = z2.double().reshape(n, groups, d // groups).transpose(0, 1)
         logdet_z1 = ridge_logdet([x1], self.eps, "C11 (covariance of z1)").sum()
         logdet_z2 = ridge_logdet([x2], self.eps, "C22 (covariance of z2)").sum()
         logdet_joint = ridge_logdet([x1, x2], self.eps, "C (joint covariance of [z1, z2])").sum()

@@ -23,6 +23,14 @@ variables independent (non-redundant).
 Choosing ``num_states``: with one-hot states the off-diagonal entropy of a batch
 of N samples is capped at log N, so the redundancy term can reach its bound of
 -2 log K only when the (global) batch has N >= K^2 samples.
+
+``normalize_logits`` (not in the paper, off by default): each variable's K logits are
+centred and divided by their standard deviation over the K states (a layer norm without
+affine parameters, per image and variable) before the temperature. The softmax is
+invariant to the centring; the scaling fixes the logits' spread, so that T alone sets how
+sharp the assignments are, instead of T and the projector's output scale together. It is
+per image, so the states of one image do not depend on the rest of the batch (explanations
+stay per image) and the loss gathers exactly as without it.
 """
 
 from __future__ import annotations
@@ -37,6 +45,8 @@ from infossl.losses.base import PairLoss
 
 #: soft assignments are clamped from below, as in the official implementation
 PROBABILITY_FLOOR = 1e-8
+#: added to each variable's logit variance when ``normalize_logits``: a constant variable maps to zeros
+LOGIT_VARIANCE_FLOOR = 1e-6
 
 
 def split_variables(dim: int, num_states: int, what: str = "the embedding") -> int:
@@ -49,6 +59,18 @@ def split_variables(dim: int, num_states: int, what: str = "the embedding") -> i
             f">= 2 variables (choose num_states >= 2 dividing D, at most D / 2)"
         )
     return dim // num_states
+
+
+def variable_logits(z: Tensor, num_states: int, temperature: float, normalize_logits: bool = False) -> Tensor:
+    """N x D embedding -> N x M x K logits divided by the temperature, each variable's K logits
+    first standardized over its states when ``normalize_logits`` (the one definition, shared by
+    the loss, the diagnostics and ``infossl explain``)."""
+    n, d = z.shape
+    logits = z.reshape(n, split_variables(d, num_states, f"the embedding of shape {(n, d)}"), num_states)
+    if normalize_logits:
+        centred = logits - logits.mean(dim=-1, keepdim=True)
+        logits = centred * torch.rsqrt(centred.pow(2).mean(dim=-1, keepdim=True) + LOGIT_VARIANCE_FLOOR)
+    return logits / temperature
 
 
 class _JointEntropyTerms(torch.autograd.Function):
@@ -110,6 +132,8 @@ class IMSVDLoss(PairLoss):
         invariance_weight: weight of the invariance term L_ti.
         diagonal_weight: weight of the diagonal-block term L_dia.
         off_diagonal_weight: weight of the off-diagonal-block (redundancy) term L_off.
+        normalize_logits: standardize each variable's K logits over its states before the
+            temperature (not in the paper; see the module docstring).
 
     Terms: ``invariance``, ``diagonal``, ``off_diagonal`` (unweighted).
     """
@@ -121,6 +145,7 @@ class IMSVDLoss(PairLoss):
         invariance_weight: float = 1.0,
         diagonal_weight: float = 1.0,
         off_diagonal_weight: float = 1.0,
+        normalize_logits: bool = False,
     ) -> None:
         super().__init__()
         if num_states < 2:
@@ -132,6 +157,7 @@ class IMSVDLoss(PairLoss):
         self.invariance_weight = invariance_weight
         self.diagonal_weight = diagonal_weight
         self.off_diagonal_weight = off_diagonal_weight
+        self.normalize_logits = normalize_logits
 
     def check_embedding_dim(self, dim: int, what: str = "the embedding") -> int:
         """The number of variables M = dim / K; ValueError unless ``dim`` splits
@@ -140,9 +166,7 @@ class IMSVDLoss(PairLoss):
 
     def soft_states(self, z: Tensor) -> Tensor:
         """N x D logits -> N x M x K soft state assignments (clamped softmax)."""
-        n, d = z.shape
-        self.check_embedding_dim(d, what=f"the embedding of shape {(n, d)}")
-        logits = z.reshape(n, d // self.num_states, self.num_states) / self.temperature
+        logits = variable_logits(z, self.num_states, self.temperature, self.normalize_logits)
         return torch.softmax(logits, dim=-1).clamp(min=PROBABILITY_FLOOR)
 
     def compute(self, z1: Tensor, z2: Tensor) -> tuple[Tensor, dict[str, Tensor]]:

@@ -154,9 +154,14 @@ class JointEmbeddingMethod(Method):
         return average_outputs([self.loss(z[i], z[j]) for i, j in joint_pairs(len(views))]), features[0].detach()
 
 
+def cosine_interpolate(start: float, end: float, progress: float) -> float:
+    """``start`` at progress 0 moving to ``end`` at progress 1 along a half cosine."""
+    return end + (start - end) * (math.cos(math.pi * min(max(progress, 0.0), 1.0)) + 1.0) / 2.0
+
+
 def cosine_momentum(base: float, progress: float) -> float:
     """EMA momentum rising from ``base`` to 1 along a cosine (BYOL)."""
-    return 1.0 - (1.0 - base) * (math.cos(math.pi * min(max(progress, 0.0), 1.0)) + 1.0) / 2.0
+    return cosine_interpolate(base, 1.0, progress)
 
 
 class TeacherStudentMethod(Method):

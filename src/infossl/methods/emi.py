@@ -20,12 +20,14 @@ class EMI(JointEmbeddingMethod):
     two views' embeddings computed from second-order statistics,
     I = 1/2 (log det C11 + log det C22 - log det C), valid under the paper's
     generic distribution assumption. Keep the embedding size D below (N - 1) / 2
-    for a global batch of N, or part of the estimate cannot be trained.
+    for a global batch of N, or part of the estimate cannot be trained, or set
+    ``groups="auto"`` (not in the paper): the MI summed over the fewest groups of dimensions
+    that keep every block below that size.
 
     Args:
         projector: output sizes of the projector's layers (the last is D).
         **loss_args: the settings of :class:`~infossl.losses.EMILoss`: ``eps``,
-            ``standardize`` and ``invariance_weight``.
+            ``standardize``, ``invariance_weight`` and ``groups``.
     """
 
     name = "emi"

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from torch import Tensor
+from torch import Tensor, nn
 
 from infossl.diagnostics import imsvd_diagnostics, state_probabilities
 from infossl.losses import IMSVDLoss
-from infossl.methods.base import JointEmbeddingMethod
+from infossl.methods.base import JointEmbeddingMethod, cosine_interpolate
 
 
 class IMSVD(JointEmbeddingMethod):
@@ -26,19 +26,44 @@ class IMSVD(JointEmbeddingMethod):
     non-redundant (variables independent). The discrete states make the embedding
     explainable (``infossl explain``).
 
+    ``final_temperature`` (not in the paper, off by default) sharpens the assignments over
+    training: the softmax temperature moves from ``temperature`` to ``final_temperature``
+    along a half cosine of training progress (stateless, so a resumed run follows the same
+    schedule). A built method holds the final temperature until training sets the scheduled
+    one before each step, so that explanations and diagnostics of a trained model use the
+    temperature it ended with.
+
     Args:
         projector: output sizes of the projector's layers; the last one, D, must be a
             multiple of ``num_states`` with D / num_states >= 2 variables.
+        final_temperature: the temperature at the end of training (None: ``temperature``
+            throughout, the paper's recipe).
         **loss_args: the settings of :class:`~infossl.losses.IMSVDLoss`: ``num_states``
-            (K), ``temperature`` and the weights ``invariance_weight``,
-            ``diagonal_weight`` and ``off_diagonal_weight``.
+            (K), ``temperature`` (at the start of training), the weights ``invariance_weight``,
+            ``diagonal_weight`` and ``off_diagonal_weight``, and ``normalize_logits``.
     """
 
     name = "imsvd"
 
-    def __init__(self, projector: Sequence[int] = (1024, 1024, 1024), **loss_args: Any) -> None:
+    def __init__(self, projector: Sequence[int] = (1024, 1024, 1024), final_temperature: float | None = None, **loss_args: Any) -> None:
         super().__init__(IMSVDLoss(**loss_args), projector, projector_last_bias=False)
         self.loss.check_embedding_dim(self.projector_dims[-1], what="the projector output (projector[-1])")
+        if final_temperature is not None and final_temperature <= 0:
+            raise ValueError(f"IMSVD: final_temperature must be > 0 (or None for a constant temperature), got {final_temperature}")
+        self.temperature = self.loss.temperature  # the schedule's start; the loss holds the current value
+        self.final_temperature = final_temperature
+        if final_temperature is not None:
+            self.loss.temperature = final_temperature
+
+    def settings(self) -> dict[str, Any]:
+        return {**super().settings(), "temperature": self.temperature, "final_temperature": self.final_temperature}
+
+    def on_step_start(self, progress: float) -> None:
+        if self.final_temperature is not None:
+            self.loss.temperature = cosine_interpolate(self.temperature, self.final_temperature, progress)
+
+    def on_step_end(self, backbone: nn.Module, progress: float) -> dict[str, float]:
+        return {"temperature": self.loss.temperature} if self.final_temperature is not None else {}
 
     @property
     def num_states(self) -> int:
@@ -46,7 +71,7 @@ class IMSVD(JointEmbeddingMethod):
 
     def state_probabilities(self, z: Tensor) -> Tensor:
         """Soft assignments (N, M, K) of embeddings ``z`` to the K states of each variable."""
-        return state_probabilities(z, self.loss.num_states, self.loss.temperature)
+        return state_probabilities(z, self.loss.num_states, self.loss.temperature, self.loss.normalize_logits)
 
     def diagnostics(self, z1: Tensor, z2: Tensor) -> dict[str, float]:
-        return imsvd_diagnostics(z1, z2, self.loss.num_states, self.loss.temperature)
+        return imsvd_diagnostics(z1, z2, self.loss.num_states, self.loss.temperature, self.loss.normalize_logits)
