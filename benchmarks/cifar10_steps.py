@@ -6,6 +6,7 @@
     python benchmarks/cifar10_steps.py --method random --seed 0           # random initialization
     python benchmarks/cifar10_steps.py --method supervised --seed 0       # the same backbone trained with labels
     python benchmarks/cifar10_steps.py --method simclr --precision bf16-mixed --seed 0
+    python benchmarks/cifar10_steps.py --method entrec --batch-size 64 --seed 0   # batch-size robustness
 
 Protocol: 2,000 optimizer steps at batch 256 (about 10.2 epochs of the 50,000 training
 images), float32 unless ``--precision`` says otherwise, the learning-rate schedule over those
@@ -15,6 +16,11 @@ training images, temperature 0.07) and the L-BFGS linear probe (weight decay cho
 held-out training images). A row records steps, images seen, seed, commit, CPU and its flags,
 and the settings; training seconds are recorded but compare only within one process (see
 ``benchmarks/step_cost.py`` for cost per step).
+
+``--batch-size B`` (other than 256) keeps the epochs of the protocol and the per-epoch
+dynamics: 2,000 x 256 / B steps, the learning rate scaled linearly (B / 256, through the
+recipe's ``scale_lr_by_batch``), and for the EMA-teacher methods the base momentum per step
+set to base^(B / 256), so that the teacher's decay per epoch is unchanged.
 
 ``--method plain`` runs ``benchmarks/plain_loop.py`` (no infossl code) in its own process and
 evaluates its plain state dict with the same code as ``infossl eval --backbone.name convnet``.
@@ -44,6 +50,8 @@ from cifar10_budget import (
 )
 from common import RESULTS_DIR, cpu_flags
 
+REFERENCE_BATCH = 256
+
 ROOT = Path(__file__).resolve().parent.parent
 FOLDER = "cifar10_steps"
 METHODS = ("imsvd", "emi", "entrec", "entrec_byol", "entrec_dino", "simclr", "byol", "barlow", "vicreg", "dino")
@@ -64,6 +72,23 @@ VARIANTS: dict[str, list[str]] = {
         "--data.augment.local_image_size", "16", "--data.augment.local_crop_scale", "[0.05, 0.14]",
     ],
 }
+
+
+def batch_size_args(method: str, batch_size: int) -> list[str]:
+    """``infossl pretrain`` arguments that move ``method``'s shipped recipe from batch 256 to
+    ``batch_size`` at an unchanged schedule per epoch: the learning rate scaled linearly (the
+    recipe's own lr is its lr at 256) and an EMA teacher's base momentum per step raised to
+    the power batch_size / 256."""
+    from cifar10_budget import recipe
+
+    config = recipe(method)
+    args = ["--model.optim.scale_lr_by_batch", "true"]  # the batch itself is pretrain_and_evaluate's argument
+    if not config["model"]["optim"]["scale_lr_by_batch"]:  # its lr is the one at batch 256
+        args += ["--model.optim.lr", repr(config["model"]["optim"]["lr"])]
+    base_momentum = config["model"]["method"]["init_args"].get("base_momentum")
+    if base_momentum is not None:
+        args += ["--model.method.base_momentum", repr(base_momentum ** (batch_size / REFERENCE_BATCH))]
+    return args
 
 
 def evaluate_plain(weights: Path, data: Path) -> dict[str, Any]:
@@ -112,7 +137,9 @@ def main() -> None:
     parser.add_argument("--method", required=True, choices=[*METHODS, "plain", "random", "supervised"])
     parser.add_argument("--variant", choices=sorted(VARIANTS), help="a named change to the method's shipped recipe")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--steps", type=int, default=2000)
+    parser.add_argument("--steps", type=int, default=2000, help="optimizer steps at batch 256")
+    parser.add_argument("--batch-size", type=int, default=REFERENCE_BATCH,
+                        help="train at this batch for the same epochs (steps x 256 / batch), lr and EMA momentum adjusted")
     parser.add_argument("--precision", default="32-true", choices=["32-true", "bf16-mixed"])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "cifar10.npz")
     parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "steps", help="run folders (checkpoints, logs)")
@@ -120,10 +147,14 @@ def main() -> None:
     args = parser.parse_args()
     if not args.data.is_file():
         parser.error(f"--data: {args.data} not found (the CIFAR-10 npz, see ../shared/data/README.md)")
-    if args.variant and args.method in ("plain", "random", "supervised"):
-        parser.error("--variant applies to the infossl methods")
+    if (args.variant or args.batch_size != REFERENCE_BATCH) and args.method in ("plain", "random", "supervised"):
+        parser.error("--variant and --batch-size apply to the infossl methods")
+    if args.batch_size < 2 or (args.steps * REFERENCE_BATCH) % args.batch_size:
+        parser.error(f"--batch-size {args.batch_size}: must be >= 2 and divide {args.steps} x {REFERENCE_BATCH} (equal epochs)")
     torch.set_num_threads(min(torch.get_num_threads(), os.cpu_count() or 1))
-    tag = args.method + (f"_{args.variant}" if args.variant else "") + f"_seed{args.seed}"
+    tag = args.method + (f"_{args.variant}" if args.variant else "")
+    tag += f"_batch{args.batch_size}" if args.batch_size != REFERENCE_BATCH else ""
+    tag += f"_seed{args.seed}"
     tag += "_bf16" if args.precision == "bf16-mixed" else ""
     tag += f"_{args.steps}steps" if args.steps != 2000 else ""
     if (RESULTS_DIR / FOLDER / f"{tag}.json").is_file() and not args.force:
@@ -138,8 +169,11 @@ def main() -> None:
         row = supervised_reference(args.data, args.runs / tag, None, 256, args.seed, steps=args.steps)
     else:
         extra = VARIANTS.get(args.variant, [])
+        if args.batch_size != REFERENCE_BATCH:
+            extra = extra + batch_size_args(args.method, args.batch_size)
+        steps = args.steps * REFERENCE_BATCH // args.batch_size
         row = pretrain_and_evaluate(
-            args.method, args.data, args.runs / tag, None, 256, args.seed, None, {}, extra_args=extra, steps=args.steps,
+            args.method, args.data, args.runs / tag, None, args.batch_size, args.seed, None, {}, extra_args=extra, steps=steps,
             precision=args.precision,
         )
         row["variant"] = args.variant or "shipped recipe"

@@ -367,8 +367,9 @@ def mean_and_range(values: list[float]) -> str:
 
 
 def render_steps(result: dict[str, Any]) -> str:
+    reference = [r for r in result["rows"] if r.get("batch_size", 256) == 256]
     groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
-    for r in result["rows"]:
+    for r in reference:
         key = (r["method"], r.get("variant") or "-", r.get("precision") or "-")
         groups.setdefault(key, []).append(r)
     ordered = sorted(groups.items(), key=lambda item: -sum(r["knn20_top1"] for r in item[1]) / len(item[1]))
@@ -399,6 +400,43 @@ def render_steps(result: dict[str, Any]) -> str:
              "feature rank", "images/s", "CPU flags", "commits"],
             rows,
         )
+        + render_batch_sizes(result["rows"])
+    )
+
+
+def render_batch_sizes(rows: list[dict[str, Any]]) -> str:
+    """The batch-size table: each method's shipped recipe at batch 256, 128 and 64 for the same
+    epochs, and the drop from 256 to 64 (per seed, then mean and range); empty without rows."""
+    at: dict[tuple[str, int], dict[int, dict[str, Any]]] = {}
+    for r in rows:
+        if (r.get("variant") or "shipped recipe") == "shipped recipe" and (r.get("precision") or "32-true") == "32-true":
+            at.setdefault((r["method"], r.get("batch_size", 256)), {})[r["seed"]] = r
+    methods = sorted({method for method, batch in at if batch != 256})
+    if not methods:
+        return ""
+    batches = (256, 128, 64)
+
+    def cell(method: str, batch: int, key: str) -> str:
+        values = [r[key] for r in at.get((method, batch), {}).values() if r.get(key) is not None]
+        return mean_and_range(values) if values else "-"
+
+    def drop(method: str, key: str) -> str:
+        high, low = at.get((method, 256), {}), at.get((method, 64), {})
+        drops = [high[s][key] - low[s][key] for s in sorted(set(high) & set(low)) if high[s].get(key) is not None and low[s].get(key) is not None]
+        return mean_and_range(drops) if drops else "-"
+
+    table_rows = [
+        [method, *(cell(method, b, "knn20_top1") for b in batches), drop(method, "knn20_top1"),
+         *(cell(method, b, "linear_top1") for b in batches), drop(method, "linear_top1")]
+        for method in methods
+    ]
+    return (
+        "\n\n### Batch-size robustness\n\n"
+        "The shipped recipe at batch 256, 128 and 64 for the same epochs (2,000 x 256 / B steps), the learning\n"
+        "rate scaled linearly and an EMA teacher's momentum per step set to base^(B / 256) (an unchanged decay\n"
+        "per epoch). Drop: the value at 256 minus the value at 64, per seed; mean (lowest-highest seed).\n\n"
+        "- command: `python benchmarks/cifar10_steps.py --method METHOD --batch-size B --seed SEED`\n\n"
+        + table(["method", "kNN-20 @256", "@128", "@64", "kNN-20 drop", "linear @256", "@128", "@64", "linear drop"], table_rows)
     )
 
 

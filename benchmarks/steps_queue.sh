@@ -10,7 +10,8 @@
 # touch RESULTS/PAUSE to hold the queue between runs (to run the tests on a quiet machine);
 # remove it to continue. STAGES (default "first search confirm") picks what to run; "table" runs the
 # final table with the shipped recipes, so run it once the search winners are shipped;
-# "multicrop" runs SimCLR, IMSVD and DINO with 2 global + 4 local crops; "dino" screens DINO's
+# "multicrop" runs SimCLR, IMSVD and DINO with 2 global + 4 local crops; "batchsize" runs SimCLR,
+# EntRec, BYOL and EntRec-BYOL at batch 128 and 64 for the table's epochs; "dino" screens DINO's
 # recipe on the proxy (screen.py).
 # Order: the first rows (the plain loop against infossl's SimCLR, shipped and with the plain
 # loop's recipe), checked before the rest; the Optuna studies, one trial per process and
@@ -38,14 +39,16 @@ wait_unpaused() {
   while [ -f "$RESULTS/PAUSE" ]; do sleep 20; done
 }
 
-# row METHOD SEED [VARIANT]: one 2,000-step row
+# row METHOD SEED [VARIANT [BATCH]]: one 2,000-step row (at another batch: the same epochs)
 row() {
-  local method=$1 seed=$2 variant=${3:-}
-  local tag=$method${variant:+_$variant}_seed$seed
+  local method=$1 seed=$2 variant=${3:-} batch=${4:-256}
+  local tag=$method${variant:+_$variant}
+  [ "$batch" != 256 ] && tag=${tag}_batch$batch
+  tag=${tag}_seed$seed
   [ -f "$RESULTS/cifar10_steps/$tag.json" ] && return 0
   wait_unpaused
   echo "== $(date -u '+%F %T') $tag"
-  python cifar10_steps.py --method "$method" --seed "$seed" ${variant:+--variant "$variant"} --runs "$RUNS/steps" \
+  python cifar10_steps.py --method "$method" --seed "$seed" ${variant:+--variant "$variant"} --batch-size "$batch" --runs "$RUNS/steps" \
     && commit_rows "CIFAR-10 at 2,000 steps: $tag (measured)"
 }
 
@@ -108,6 +111,13 @@ for stage in $STAGES; do
       for seed in 0 1; do
         for m in plain simclr vicreg imsvd entrec emi byol barlow entrec_byol dino entrec_dino; do row "$m" "$seed"; done
         row random "$seed"; row supervised "$seed"
+      done ;;
+    batchsize)  # EntRec's robustness to small batches against its hosts': the epochs of 2,000 steps
+                # at 256, at batch 128 and 64 (the 256 rows are the table's)
+      for seed in 0 1; do
+        for batch in 128 64; do
+          for m in simclr entrec byol entrec_byol; do row "$m" "$seed" "" "$batch"; done
+        done
       done ;;
     multicrop)  # 2 global + 4 local crops at equal steps, against the same methods' table rows
       for seed in 0 1; do
