@@ -485,6 +485,29 @@ def render_screen(result: dict[str, Any]) -> str:
     )
 
 
+def render_trial_diagnostics(result: dict[str, Any], columns: int = 8) -> str:
+    """Per method: its finished proxy runs by held-out kNN-20 with the diagnostics that rank-correlate
+    most strongly with it (Spearman's rho in the header)."""
+    parts = [
+        "## Diagnostics of the proxy runs\n\n"
+        "Every finished search trial and screen of a method, diagnosed on 2,048 of the proxy's held-out\n"
+        "images (two augmented views, SimCLR preset, fixed seed). Shown: the diagnostics with the largest\n"
+        "Spearman rank correlation (rho) with the held-out kNN-20 across the runs; few runs make rho rough.\n\n"
+        "- command: `python benchmarks/diagnose_trials.py --method METHOD`\n"
+        + machine_line(result)
+    ]
+    for r in sorted(result["rows"], key=lambda r: r["method"]):
+        rho = {k: v for k, v in r["spearman_with_held_out_knn20"].items() if v is not None}
+        keys = sorted(rho, key=lambda k: -abs(rho[k]))[:columns]
+        runs = sorted(r["runs"], key=lambda run: -run["held_out_knn20"])
+        parts.append(
+            f"### {r['method']}: {len(runs)} runs\n\n"
+            + table(["run", "held-out kNN-20", *(f"{k} (rho {rho[k]:+.2f})" for k in keys)],
+                    [[run["source"], run["held_out_knn20"], *(fmt(run["diagnostics"].get(k)) for k in keys)] for run in runs])
+        )
+    return "\n\n".join(parts)
+
+
 def render_data_path(result: dict[str, Any]) -> str:
     rows = result["rows"]
     first = rows[0]
@@ -525,8 +548,9 @@ RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
     "pretrain_runs": render_pretrain_runs,
     "data_path": render_data_path,
     "screen": render_screen,
+    "trial_diagnostics": render_trial_diagnostics,
 }
-ORDER = ["cifar10_steps", "search", "screen", "cifar10_budget", "cifar10_budget_tuning", "cifar10_budget_study", "cifar10_epochs", "speed_losses", "speed_step", "speed_objectives", "losses", "cpu_recipe", "data_path", "knn", "pretrain_runs"]  # sections in this order first, then the others by name
+ORDER = ["cifar10_steps", "search", "screen", "trial_diagnostics", "cifar10_budget", "cifar10_budget_tuning", "cifar10_budget_study", "cifar10_epochs", "speed_losses", "speed_step", "speed_objectives", "losses", "cpu_recipe", "data_path", "knn", "pretrain_runs"]  # sections in this order first, then the others by name
 
 
 def main() -> None:
