@@ -173,6 +173,10 @@ def fmt(value: Any) -> str:
     return "-" if value is None else str(value)
 
 
+def significant(value: float | None, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}g}"
+
+
 def speed(row: dict[str, Any]) -> str:
     """The machine-speed probe before/after a run (images/s of a fixed convnet workload)."""
     return "-" if not row.get("machine_speed") else "/".join(f"{v:.0f}" for v in row["machine_speed"])
@@ -503,7 +507,7 @@ def render_trial_diagnostics(result: dict[str, Any], columns: int = 8) -> str:
         parts.append(
             f"### {r['method']}: {len(runs)} runs\n\n"
             + table(["run", "held-out kNN-20", *(f"{k} (rho {rho[k]:+.2f})" for k in keys)],
-                    [[run["source"], run["held_out_knn20"], *(fmt(run["diagnostics"].get(k)) for k in keys)] for run in runs])
+                    [[run["source"], run["held_out_knn20"], *(significant(run["diagnostics"].get(k)) for k in keys)] for run in runs])
         )
     return "\n\n".join(parts)
 
