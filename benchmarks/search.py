@@ -4,6 +4,7 @@
     python benchmarks/search.py --method imsvd --trials 12
     python benchmarks/search.py --method simclr --summary       # best trials and parameter importances
     python benchmarks/search.py --method simclr --confirm 2000  # the winner against trial 1 at 2,000 steps
+    python benchmarks/search.py --method simclr --recipe        # the winner as a cifar10_cpu recipe (stdout)
 
 Proxy task (never the test split): train on 45,000 CIFAR-10 training images for at most 400
 optimizer steps at batch 256, score kNN-20 top-1 (temperature 0.07) on the other 5,000 training
@@ -37,6 +38,7 @@ from cifar10_budget import proxy_npz, recipe, write_row
 from common import RESULTS_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
+RECIPES = ROOT / "src" / "infossl" / "configs" / "cifar10_cpu"
 FOLDER = "search"
 PROXY_FIT, PROXY_HELD = 45_000, 5_000
 INTERMEDIATE_BANK = 10_000
@@ -319,6 +321,55 @@ def confirm(method: str, data: Path, runs: Path, steps: int, seed: int) -> list[
     return rows
 
 
+def significant(value: Any, digits: int = 3) -> Any:
+    """Floats to ``digits`` significant digits (a recipe's values), other values unchanged."""
+    return float(f"{value:.{digits}g}") if isinstance(value, float) else value
+
+
+def recipe_overlay(method: str, params: dict[str, Any], provenance: str) -> str:
+    """``cifar10_cpu/<method>.yaml`` with a trial's settings in place of the searched keys (the
+    others kept), under a first comment line ``provenance`` (the study and the trial) followed
+    by the shipped recipe's own comment; floats to 3 significant digits."""
+    import optuna
+    import yaml
+
+    path = RECIPES / f"{method}.yaml"
+    text = path.read_text()
+    overlay = yaml.safe_load(text)
+    settings = {key: significant(value) for key, value in SPACES[method](optuna.trial.FixedTrial(params)).items()}
+    init = overlay["model.method"]["init_args"]
+    for key, value in settings.items():
+        if key == "crop_min":
+            overlay["data.augment.crop_scale"] = [value, 1.0]
+        elif key in OPTIM_KEYS:
+            overlay[f"model.optim.{'name' if key == 'optimizer' else key}"] = value
+        else:
+            init[key] = value
+    comments = [line for line in text.splitlines() if line.startswith("#")]
+    header = [f"# {provenance}"] + [f"# Trial 1, the recipe before the search: {line.lstrip('# ')}" for line in comments[:1]]
+    return "\n".join(header) + "\n" + yaml.safe_dump(overlay, sort_keys=False, default_flow_style=None)
+
+
+def best_trial_overlay(method: str, runs: Path, seed: int) -> str:
+    """The study's best completed trial as a recipe, naming the study, the trial and its scores
+    (and the 2,000-step confirmation when its rows exist)."""
+    import optuna
+
+    study = study_for(method, runs, seed)
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    if not complete:
+        raise SystemExit(f"{method}: no completed trial")
+    best = max(complete, key=lambda t: t.value)
+    drawn = sum(drew_a_point(t) for t in study.trials)
+    provenance = (f"Chosen by the recipe search (benchmarks/search.py --method {method}): trial {best.number + 1} of {drawn}, "
+                  f"held-out kNN-20 {best.value:.2f} on the 400-step proxy (trial 1: {study.trials[0].value or float('nan'):.2f})")
+    confirmed = {t: RESULTS_DIR / FOLDER / method / f"confirm_trial{t:03d}_seed{seed}.json" for t in (1, best.number + 1)}
+    if all(p.is_file() for p in confirmed.values()):
+        scores = {t: json.loads(p.read_text())["row"]["held_out_knn20"] for t, p in confirmed.items()}
+        provenance += f"; at 2,000 steps {scores[best.number + 1]:.2f} against trial 1's {scores[1]:.2f}"
+    return recipe_overlay(method, best.params, provenance + " (values to 3 significant digits).")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--method", required=True, choices=sorted(SPACES))
@@ -333,6 +384,7 @@ def main() -> None:
         "--confirm", type=int, metavar="STEPS",
         help="train the best completed trial and trial 1 for STEPS steps (2000 in the recipes plan) on the proxy and score both",
     )
+    parser.add_argument("--recipe", action="store_true", help="print the best completed trial as a cifar10_cpu/<method>.yaml recipe")
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "cifar10.npz")
     parser.add_argument("--proxy", type=Path, help="a ready proxy npz (x_train to fit, x_test to score), instead of splitting --data")
     parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "search", help="run folders and the SQLite studies")
@@ -342,6 +394,9 @@ def main() -> None:
 
     import infossl  # noqa: F401  (missing, it must stop the queue here, not fail every trial inside Optuna)
 
+    if args.recipe:
+        print(best_trial_overlay(args.method, args.runs, args.seed), end="")
+        return
     if args.summary:
         result = summary(args.method, args.runs, args.seed)
         write_row(FOLDER, f"{args.method}_summary", result)

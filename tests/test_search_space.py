@@ -3,6 +3,7 @@ valid ``infossl pretrain`` configuration, and trial 1 is exactly the shipped rec
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -55,3 +56,33 @@ def test_screen_overrides_reach_the_recipe(tmp_path) -> None:
     assert model.method.head_batch_norm is True and model.method.prototypes == 256
     with pytest.raises(Exception, match="key=value"):
         screen.override("model.method.prototypes")
+
+
+def written_recipe(method: str, params: dict, folder: Path):
+    """A trial's point written as a recipe beside a copy of the base, resolved."""
+    shutil.copy(search.RECIPES / "_base.yaml", folder / "_base.yaml")
+    path = folder / f"{method}.yaml"
+    path.write_text(search.recipe_overlay(method, params, "test"))
+    assert path.read_text().startswith("# test\n# Trial 1, the recipe before the search: ")
+    return resolved_model(["--config", str(path)])
+
+
+def same_recipe(a, b) -> None:
+    (model_a, data_a), (model_b, data_b) = a, b
+    assert model_a.method.spec() == model_b.method.spec()
+    assert model_a.optim_config == model_b.optim_config
+    assert data_a.augment_config.crop_scale == data_b.augment_config.crop_scale
+
+
+@pytest.mark.parametrize("method", sorted(search.SPACES))
+def test_trial_one_written_as_a_recipe_is_the_shipped_recipe(method, tmp_path) -> None:
+    same_recipe(written_recipe(method, search.shipped_params(method), tmp_path), resolved_model(["--config", f"cifar10_cpu/{method}.yaml"]))
+
+
+@pytest.mark.parametrize("method", sorted(search.SPACES))
+def test_a_drawn_trial_written_as_a_recipe_trains_its_settings(method, tmp_path) -> None:
+    trial = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=3)).ask()
+    search.SPACES[method](trial)
+    settings = {k: search.significant(v) for k, v in search.SPACES[method](optuna.trial.FixedTrial(trial.params)).items()}
+    as_trained = resolved_model(search.pretrain_args(method, settings, Path("unused.npz"), tmp_path, 400, 0))
+    same_recipe(written_recipe(method, trial.params, tmp_path), as_trained)
