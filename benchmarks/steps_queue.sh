@@ -10,6 +10,8 @@
 # touch RESULTS/PAUSE to hold the queue between runs (to run the tests on a quiet machine);
 # remove it to continue. STAGES (default "first search confirm") picks what to run; "table" runs the
 # final table with the shipped recipes, so run it once the search winners are shipped;
+# "diagnose" diagnoses every finished trial (diagnose_trials.py); "cost" times a step of every
+# recipe (step_cost.py);
 # "multicrop" runs SimCLR, IMSVD and DINO with 2 global + 4 local crops; "batchsize" runs SimCLR,
 # EntRec, BYOL and EntRec-BYOL at batch 128 and 64 for the table's epochs; "dino" screens DINO's
 # recipe on the proxy (screen.py).
@@ -29,7 +31,7 @@ commit_rows() {
   local msg=$1
   for attempt in 1 2 3 4 5; do
     local dirs
-    dirs=$(cd "$RESULTS" && ls -d cifar10_steps search screen 2>/dev/null)
+    dirs=$(cd "$RESULTS" && ls -d cifar10_steps search screen trial_diagnostics step_cost.json 2>/dev/null)
     (cd "$RESULTS" && git add $dirs && { git diff --cached --quiet -- $dirs || git commit -q -m "$msg" -- $dirs; }) && return 0
     sleep 5
   done
@@ -112,6 +114,16 @@ for stage in $STAGES; do
         for m in plain simclr vicreg imsvd entrec emi byol barlow entrec_byol dino entrec_dino; do row "$m" "$seed"; done
         row random "$seed"; row supervised "$seed"
       done ;;
+    diagnose)  # after the studies: the diagnostics of every finished trial (one thread, minutes per trial)
+      for m in simclr imsvd vicreg entrec emi; do
+        wait_unpaused
+        echo "== $(date -u '+%F %T') diagnose $m"
+        python diagnose_trials.py --method "$m" --runs "$RUNS/search" --threads 2 > /dev/null && commit_rows "Diagnostics of the $m proxy runs (measured)"
+      done ;;
+    cost)  # once the winners ship: seconds per step of every recipe relative to SimCLR, in one process
+      wait_unpaused
+      echo "== $(date -u '+%F %T') step cost"
+      python step_cost.py > /dev/null && commit_rows "Cost per step of the shipped recipes (measured)" ;;
     batchsize)  # EntRec's robustness to small batches against its hosts': the epochs of 2,000 steps
                 # at 256, at batch 128 and 64 (the 256 rows are the table's)
       for seed in 0 1; do
