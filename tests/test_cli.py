@@ -27,7 +27,7 @@ BASE = ["--config", "quickstart/imsvd.yaml", *TINY_DATA, *CPU_TRAINER]
     ("override", "expected"),
     [
         (["--data.batch_sizee", "3"], r"'data.batch_sizee'.*Did you mean 'data.batch_size'.*Valid keys: .*data.source"),
-        (["--model.method.num_statez", "3"], r"'model.method.num_statez'.*Did you mean 'num_states'.*projector, num_states, temperature"),
+        (["--model.method.num_statez", "3"], r"'model.method.num_statez'.*Did you mean 'num_states'.*projector, final_temperature, num_states, temperature"),
         (["--data.batch_size", "abc"], r"(?s)data.batch_size.*Expected a <class 'int'>"),
         (["--data.source", "imagenet"], r"(?s)data.source.*'synthetic', 'npz'"),
     ],
@@ -50,7 +50,7 @@ def test_num_states_not_dividing_the_projector_fails_before_training(tmp_path) -
         (["--model.method.num_states", "0"], "num_states must be >= 2, got 0"),
         (["--data.augment.preset", "simclr2"], r"data.augment.preset.*'simclr', 'asymmetric', 'custom'"),
         (["--trainer.max_epoch", "3"], "unknown configuration key 'trainer.max_epoch'. Did you mean 'trainer.max_epochs'"),
-        (["--model.method.estimator", "average"], "unknown configuration key 'model.method.estimator'.*Valid keys: projector, num_states"),
+        (["--model.method.estimator", "average"], "unknown configuration key 'model.method.estimator'.*Valid keys: projector, final_temperature, num_states"),
     ],
 )
 def test_bad_values_and_typod_prefixes_exit_2_in_one_line(override, expected, capsys, tmp_path) -> None:
