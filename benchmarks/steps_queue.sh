@@ -10,6 +10,7 @@
 # touch RESULTS/PAUSE to hold the queue between runs (to run the tests on a quiet machine);
 # remove it to continue. STAGES (default "first search confirm") picks what to run; "table" runs the
 # final table with the shipped recipes, so run it once the search winners are shipped;
+# "fixed" runs the rows whose recipes the search does not change (unsearched methods, references);
 # "diagnose" diagnoses every finished trial (diagnose_trials.py); "cost" times a step of every
 # recipe (step_cost.py);
 # "multicrop" runs SimCLR, IMSVD and DINO with 2 global + 4 local crops; "batchsize" runs SimCLR,
@@ -109,6 +110,14 @@ for stage in $STAGES; do
       screen dino lightly_recipe "${lightly_host[@]}" model.method.teacher_temperature=0.04
       screen entrec_dino lightly_host "${lightly_host[@]}"
       screen entrec_dino lightly_host_teacher_t004 "${lightly_host[@]}" model.method.teacher_temperature=0.04 ;;
+    fixed)  # what does not wait for the search winners: the table rows of the unsearched recipes and the
+            # references, DINO's multi-crop rows, BYOL's and EntRec-BYOL's batch sizes (rows the later
+            # stages would run anyway; an existing row is skipped)
+      for seed in 0 1; do
+        for m in plain byol barlow entrec_byol dino entrec_dino; do row "$m" "$seed"; done
+        row random "$seed"; row supervised "$seed"; row dino "$seed" multicrop
+        for batch in 128 64; do row byol "$seed" "" "$batch"; row entrec_byol "$seed" "" "$batch"; done
+      done ;;
     table)
       for seed in 0 1; do
         for m in plain simclr vicreg imsvd entrec emi byol barlow entrec_byol dino entrec_dino; do row "$m" "$seed"; done
