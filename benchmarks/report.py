@@ -465,6 +465,13 @@ def render_search(result: dict[str, Any]) -> str:
     return "\n\n".join(parts)
 
 
+def screen_base(row: dict[str, Any]) -> str:
+    """What a screen changed: a search trial's settings or the shipped recipe at its commit."""
+    if row.get("from_trial") is not None:
+        return f"(search trial {row['from_trial']})"
+    return f"(cifar10_cpu/{row['method']}.yaml as of {row['commit'][:7]})"
+
+
 def render_screen(result: dict[str, Any]) -> str:
     rows = sorted(result["rows"], key=lambda r: (r["method"], -r["held_out_knn20"]))
 
@@ -475,7 +482,7 @@ def render_screen(result: dict[str, Any]) -> str:
     return (
         "## Recipe screens on the search proxy\n\n"
         + (
-            "Recipe changes for methods the search does not cover, on the search's proxy task (train on\n"
+            "Recipe changes, from the shipped recipe or from a search trial, on the search's proxy task (train on\n"
             "45,000 training images, kNN-20 on 5,000 other training images, never the test split), one\n"
             "seed. Intermediate scores use the first 10,000 training images as the bank. For DINO-style\n"
             "methods the teacher's entropy is shown at each report (log 4096 = 8.32 is a uniform teacher).\n\n"
@@ -483,7 +490,7 @@ def render_screen(result: dict[str, Any]) -> str:
         + "- command: `python benchmarks/screen.py --method METHOD --tag TAG [--set KEY=VALUE ...]` (rows under `benchmarks/results/screen/METHOD/`)\n"
         + machine_line(result) + "\n\n"
         + table(["method", "tag", "overrides", "steps", "held-out kNN-20 during training", "final held-out kNN-20", "teacher entropy", "s/step"],
-        [[r["method"], r["tag"], " ".join(r["overrides"]) or f"(cifar10_cpu/{r['method']}.yaml as of {r['commit'][:7]})", r["steps"],
+        [[r["method"], r["tag"], screen_base(r) + (" " + " ".join(r["overrides"]) if r["overrides"] else ""), r["steps"],
           ", ".join(f"{step}: {score}" for step, score in r["intermediate"].items()), r["held_out_knn20"],
           trajectory(r, "train/teacher_entropy"), r["seconds_per_step"]] for r in rows])
     )

@@ -2,6 +2,7 @@
 
     python benchmarks/screen.py --method dino --tag shipped
     python benchmarks/screen.py --method dino --tag bn --set model.method.head_batch_norm=true
+    python benchmarks/screen.py --method imsvd --from-trial 12 --tag normalized --set model.method.normalize_logits=true
 
 For methods the recipes plan does not search (BYOL, Barlow Twins, DINO and their EntRec
 variants): when a published recipe fails on the CPU proxy (a collapse, a divergence), this
@@ -10,6 +11,11 @@ trains ``cifar10_cpu/<method>.yaml`` with ``--set`` overrides on the same proxy 
 split), records the intermediate held-out kNN-20 every ``--report-every`` steps with the
 training metrics logged at that step (for DINO: the teacher's entropy, its temperature), and
 the final held-out kNN-20. One JSON row per tag in ``benchmarks/results/screen/<method>/``.
+
+``--from-trial N`` starts from trial N of the method's recipe search (its settings as
+``search.py`` trained them, read from ``benchmarks/results/search/<method>/trial_NNN.json``)
+instead of the shipped recipe, so that a direction can be screened from a study's winner before
+it ships; the trial's own held-out score is the reference (same proxy, steps and seed).
 """
 
 from __future__ import annotations
@@ -23,7 +29,9 @@ from pathlib import Path
 import torch
 
 from cifar10_budget import proxy_npz, write_row
-from search import PROXY_FIT, PROXY_HELD, ROOT, HeldOutReporter, held_out_knn, proxy_args
+from common import RESULTS_DIR
+from search import FOLDER as SEARCH_FOLDER
+from search import PROXY_FIT, PROXY_HELD, ROOT, HeldOutReporter, held_out_knn, pretrain_args, proxy_args
 
 
 def override(text: str) -> list[str]:
@@ -34,11 +42,23 @@ def override(text: str) -> list[str]:
     return [f"--{key}", value]
 
 
+def screen_args(method: str, from_trial: int | None, data: Path, run_dir: Path, steps: int, seed: int) -> list[str]:
+    """``infossl pretrain`` arguments of the screen's starting point: the shipped recipe, or
+    trial ``from_trial`` of the method's search with the settings it was trained with."""
+    if from_trial is None:
+        return proxy_args(method, data, run_dir, steps, seed)
+    trial = RESULTS_DIR / SEARCH_FOLDER / method / f"trial_{from_trial:03d}.json"
+    if not trial.is_file():
+        raise FileNotFoundError(f"--from-trial {from_trial}: {trial} not found (run the {method} search first)")
+    return pretrain_args(method, json.loads(trial.read_text())["row"]["settings"], data, run_dir, steps, seed)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--method", required=True, help="a cifar10_cpu recipe name, e.g. dino")
     parser.add_argument("--tag", required=True, help="the row's name")
     parser.add_argument("--set", type=override, action="append", default=[], metavar="KEY=VALUE", help="a pretrain setting, e.g. model.method.prototypes=1024")
+    parser.add_argument("--from-trial", type=int, metavar="N", help="start from trial N of the method's recipe search, not the shipped recipe")
     parser.add_argument("--steps", type=int, default=400)
     parser.add_argument("--report-every", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
@@ -54,7 +74,11 @@ def main() -> None:
 
     data = proxy_npz(args.data, args.runs, PROXY_FIT, PROXY_HELD)
     overrides = [part for pair in args.set for part in pair]
-    pretrain = proxy_args(args.method, data, args.runs / f"screen_{args.method}_{args.tag}", args.steps, args.seed) + overrides
+    run_dir = args.runs / f"screen_{args.method}_{args.tag}"
+    try:
+        pretrain = screen_args(args.method, args.from_trial, data, run_dir, args.steps, args.seed) + overrides
+    except FileNotFoundError as error:
+        parser.error(str(error))
     splits = load_eval_splits(data)
     started = time.perf_counter()
     cli = build_cli(pretrain)
@@ -65,7 +89,7 @@ def main() -> None:
     steps = cli.trainer.global_step
     final_metrics = {key: round(float(value), 4) for key, value in cli.trainer.callback_metrics.items() if key.startswith("train/")}
     row = {
-        "method": args.method, "tag": args.tag, "overrides": overrides, "arguments": pretrain, "seed": args.seed,
+        "method": args.method, "tag": args.tag, "from_trial": args.from_trial, "overrides": overrides, "arguments": pretrain, "seed": args.seed,
         "steps": steps, "intermediate": reporter.scores, "metrics": {**reporter.metrics, steps: final_metrics},
         "held_out_knn20": round(held_out_knn(cli.model, splits), 2),
         "seconds_per_step": round(cli.model.train_seconds / max(1, steps), 4),

@@ -10,6 +10,8 @@
 # touch RESULTS/PAUSE to hold the queue between runs (to run the tests on a quiet machine);
 # remove it to continue. STAGES (default "first search confirm") picks what to run; "table" runs the
 # final table with the shipped recipes, so run it once the search winners are shipped;
+# "information" screens the information objectives' directions from their search winners (screen.py
+# --from-trial), with as many screens for SimCLR;
 # "fixed" runs the rows whose recipes the search does not change (unsearched methods, references);
 # "diagnose" diagnoses every finished trial (diagnose_trials.py); "cost" times a step of every
 # recipe (step_cost.py);
@@ -63,6 +65,16 @@ screen() {
   echo "== $(date -u '+%F %T') screen $method $tag"
   python screen.py --method "$method" --tag "$tag" --runs "$RUNS/search" "${@/#/--set=}" > /dev/null \
     && commit_rows "Recipe screen: $method $tag (measured)"
+}
+
+# screen_trial METHOD TRIAL TAG [KEY=VALUE...]: the same, from trial TRIAL of the method's search
+screen_trial() {
+  local method=$1 trial=$2 tag=$3; shift 3
+  [ -f "$RESULTS/screen/$method/$tag.json" ] && return 0
+  wait_unpaused
+  echo "== $(date -u '+%F %T') screen $method $tag (from search trial $trial)"
+  python screen.py --method "$method" --from-trial "$trial" --tag "$tag" --runs "$RUNS/search" "${@/#/--set=}" > /dev/null \
+    && commit_rows "Recipe screen: $method $tag from search trial $trial (measured)"
 }
 
 # study METHOD: its TRIALS Optuna trials, one process and one commit per trial
@@ -123,6 +135,21 @@ for stage in $STAGES; do
         for m in plain simclr vicreg imsvd entrec emi byol barlow entrec_byol dino entrec_dino; do row "$m" "$seed"; done
         row random "$seed"; row supervised "$seed"
       done ;;
+    information)  # the information objectives' directions from their search winners, on the proxy, one
+                  # seed; SimCLR gets as many screens from its own winner (equal tuning effort)
+      multicrop=(data.augment.crop_scale=[0.14,1.0] data.augment.local_crops=4 data.augment.local_image_size=16
+        data.augment.local_crop_scale=[0.05,0.14])
+      screen_trial imsvd 12 t12_normalized model.method.normalize_logits=true
+      screen_trial imsvd 12 t12_normalized_t05 model.method.normalize_logits=true model.method.temperature=0.5
+      screen_trial imsvd 12 t12_sharpen_to_t005 model.method.final_temperature=0.05
+      screen_trial imsvd 12 t12_soft_start_t1 model.method.temperature=1.0 model.method.final_temperature=0.192
+      screen_trial imsvd 12 t12_multicrop "${multicrop[@]}"
+      screen_trial simclr 7 t7_temperature_01 model.method.temperature=0.1
+      screen_trial simclr 7 t7_temperature_03 model.method.temperature=0.3
+      screen_trial simclr 7 t7_lr_half model.optim.lr=0.0987
+      screen_trial simclr 7 t7_lr_double model.optim.lr=0.395
+      screen_trial simclr 7 t7_multicrop "${multicrop[@]}"
+      screen entrec_dino teacher_t007 model.method.teacher_temperature=0.07 ;;
     diagnose)  # after the studies: the diagnostics of every finished trial (one thread, minutes per trial)
       for m in simclr imsvd vicreg entrec emi; do
         wait_unpaused

@@ -3,6 +3,7 @@ valid ``infossl pretrain`` configuration, and trial 1 is exactly the shipped rec
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -86,3 +87,21 @@ def test_a_drawn_trial_written_as_a_recipe_trains_its_settings(method, tmp_path)
     settings = {k: search.significant(v) for k, v in search.SPACES[method](optuna.trial.FixedTrial(trial.params)).items()}
     as_trained = resolved_model(search.pretrain_args(method, settings, Path("unused.npz"), tmp_path, 400, 0))
     same_recipe(written_recipe(method, trial.params, tmp_path), as_trained)
+
+
+def test_a_screen_from_a_search_trial_trains_that_trial_with_the_overrides_on_top(tmp_path, monkeypatch) -> None:
+    import screen
+
+    trial = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=5)).ask()
+    settings = search.SPACES["imsvd"](trial)
+    folder = tmp_path / "search" / "imsvd"
+    folder.mkdir(parents=True)
+    (folder / "trial_007.json").write_text(json.dumps({"row": {"settings": settings}}))
+    monkeypatch.setattr(screen, "RESULTS_DIR", tmp_path)
+    args = screen.screen_args("imsvd", 7, Path("unused.npz"), tmp_path, 400, 0) + ["--model.method.normalize_logits", "true"]
+    model, _ = resolved_model(args)
+    as_trained, _ = resolved_model(search.pretrain_args("imsvd", settings, Path("unused.npz"), tmp_path, 400, 0))
+    assert model.method.spec() == {**as_trained.method.spec(), "init_args": {**as_trained.method.spec()["init_args"], "normalize_logits": True}}
+    assert model.optim_config == as_trained.optim_config
+    with pytest.raises(FileNotFoundError, match="trial_008.json not found"):
+        screen.screen_args("imsvd", 8, Path("unused.npz"), tmp_path, 400, 0)
