@@ -213,3 +213,39 @@ def test_ledoit_wolf_shrinkage_of_standardized_views_is_the_ridge() -> None:
     shrunk = (1 - a) * cov + a * torch.eye(12, dtype=cov.dtype)
     mi = 0.5 * (torch.logdet(shrunk[:6, :6]) + torch.logdet(shrunk[6:, 6:]) - torch.logdet(shrunk))
     assert float(EMILoss(eps=a / (1 - a))(z1, z2).terms["mi"]) == pytest.approx(float(mi), rel=1e-6)
+
+
+@pytest.mark.parametrize(("groups", "standardize", "eps"), [(1, True, 1e-3), (3, True, 1e-2), ("auto", False, 1e-3)])
+def test_canonical_correlations_give_the_loss_estimate_exactly(groups, standardize, eps) -> None:
+    from infossl.diagnostics import canonical_correlations, emi_diagnostics
+
+    z1, z2 = random_pair(40, 12)
+    loss = EMILoss(eps=eps, standardize=standardize, groups=groups)
+    rho = canonical_correlations(z1, z2, loss)
+    assert rho.shape == (loss.groups_for(40, 12), 12 // loss.groups_for(40, 12))
+    assert bool((rho >= 0).all() and (rho < 1).all())
+    from_correlations = float(-0.5 * torch.log1p(-rho.pow(2)).sum())
+    assert from_correlations == pytest.approx(float(loss(z1, z2).terms["mi"]), rel=1e-9)
+    assert emi_diagnostics(z1, z2, loss)["mi_estimate"] == pytest.approx(from_correlations, rel=1e-12)
+
+
+def test_canonical_correlations_recover_known_correlations() -> None:
+    from infossl.diagnostics import canonical_correlations
+
+    g = torch.Generator().manual_seed(4)
+    n, correlations = 200_000, torch.tensor([0.9, 0.6, 0.3, 0.0], dtype=torch.float64)
+    x = torch.randn(n, 4, generator=g, dtype=torch.float64)
+    y = correlations * x + (1 - correlations.pow(2)).sqrt() * torch.randn(n, 4, generator=g, dtype=torch.float64)
+    mix = torch.randn(4, 4, generator=g, dtype=torch.float64)  # an invertible map of one view leaves them unchanged
+    rho = canonical_correlations(x, y @ mix, EMILoss(eps=1e-9, standardize=False))[0]
+    torch.testing.assert_close(rho, correlations, atol=0.01, rtol=0)
+
+
+def test_the_emi_method_reports_its_canonical_correlations() -> None:
+    from infossl.methods import EMI
+
+    z1, z2 = random_pair(64, 16)
+    report = EMI(projector=(32, 16), groups=2).diagnostics(z1, z2)
+    assert set(report) == {"canonical_mean", "canonical_median", "canonical_strong", "mi_estimate", "forced_correlations"}
+    assert 0 < report["canonical_mean"] < 1 and report["forced_correlations"] == 0
+    assert report["mi_estimate"] == pytest.approx(float(EMILoss(groups=2)(z1, z2).terms["mi"]), rel=1e-9)

@@ -11,6 +11,9 @@
   :func:`redundancy` (mean mutual information of the off-diagonal joint blocks).
 - :func:`alignment` and :func:`uniformity` of L2-normalized embeddings (Wang and
   Isola, ICML 2020).
+- EMI (Chang et al.): :func:`canonical_correlations` between the two views, from the
+  ridged covariances of :class:`~infossl.losses.EMILoss` (-1/2 sum log(1 - rho^2) is the
+  loss's MI estimate), and :func:`emi_diagnostics`.
 - :func:`view_information`: the mutual information between two views' embeddings
   by EMI's second-order formula at a fixed N and D, minus the same estimate on
   shuffled pairs (the estimator's bias), so that methods can be compared.
@@ -26,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from infossl.losses.emi import EMILoss
+from infossl.losses.emi import EMILoss, forced_correlations
 from infossl.losses.imsvd import variable_logits
 
 
@@ -195,6 +198,47 @@ def view_information(
     mi = float(estimator(a, b).terms["mi"])
     shuffled = float(estimator(a, b[torch.randperm(n, generator=generator)]).terms["mi"])
     return {"mi": mi, "mi_shuffled": shuffled, "mi_excess": mi - shuffled, "dim": a.shape[1], "num_samples": n}
+
+
+def canonical_correlations(z1: Tensor, z2: Tensor, loss: EMILoss) -> Tensor:
+    """Canonical correlations (G, d), descending in each of the loss's G groups of d dimensions,
+    between two views' embeddings (N, D) as :class:`~infossl.losses.EMILoss` sees them: centred
+    (standardized when the loss standardizes), with its ridge ``eps`` on each view's covariance.
+    They are the singular values of L1^-1 C12 L2^-T where L L^T = C_ii + eps I; since
+    det C = det C11 det C22 det(I - M M^T) for the ridged joint covariance C, the loss's estimate
+    is -1/2 sum log(1 - rho^2) over all of them."""
+    z1, z2 = _matrix(z1, "view 1"), _matrix(z2, "view 2")
+    if z1.shape != z2.shape:
+        raise ValueError(f"canonical_correlations: views differ in shape: {tuple(z1.shape)} vs {tuple(z2.shape)}")
+    n, d = z1.shape
+    groups = loss.groups_for(n, d)
+    a, b = (loss.center(z.double()).reshape(n, groups, d // groups).transpose(0, 1) for z in (z1, z2))
+    eye = torch.eye(d // groups, dtype=torch.float64)
+    l1 = torch.linalg.cholesky(a.transpose(-1, -2) @ a / n + loss.eps * eye)
+    l2 = torch.linalg.cholesky(b.transpose(-1, -2) @ b / n + loss.eps * eye)
+    cross = a.transpose(-1, -2) @ b / n
+    whitened = torch.linalg.solve_triangular(l1, cross, upper=False)  # L1^-1 C12
+    whitened = torch.linalg.solve_triangular(l2, whitened.transpose(-1, -2), upper=False).transpose(-1, -2)  # (L2^-1 C21 L1^-T)^T
+    return torch.linalg.svdvals(whitened)
+
+
+def emi_diagnostics(z1: Tensor, z2: Tensor, loss: EMILoss) -> dict[str, float]:
+    """What EMI's estimate is made of on two views' embeddings: ``canonical_mean`` and
+    ``canonical_median`` (the canonical correlations of :func:`canonical_correlations`),
+    ``canonical_strong`` (the share above 0.9), ``mi_estimate`` (the loss's MI, nats) and
+    ``forced_correlations`` (how many correlations equal 1 for any embedding at this N)."""
+    rho = canonical_correlations(z1, z2, loss)
+    n, d = z1.shape
+    groups = loss.groups_for(n, d)
+    flat = rho.flatten()
+    mi = -0.5 * torch.log1p(-flat.clamp(max=1 - 1e-15).pow(2)).sum()
+    return {
+        "canonical_mean": float(flat.mean()),
+        "canonical_median": float(flat.median()),
+        "canonical_strong": float((flat > 0.9).double().mean()),
+        "mi_estimate": float(mi),
+        "forced_correlations": float(forced_correlations(n, d // groups) * groups),
+    }
 
 
 def representation_report(features: Tensor, z1: Tensor, z2: Tensor, method=None, view_dim: int = 64) -> dict[str, float]:

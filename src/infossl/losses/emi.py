@@ -171,14 +171,15 @@ class EMILoss(PairLoss):
                 stacklevel=4,
             )
 
-    def _center(self, z: Tensor) -> Tensor:
+    def center(self, z: Tensor) -> Tensor:
+        """A view's embeddings centred (and standardized when ``standardize``) over their batch."""
         if self.standardize:
             return functional.standardize(z, VARIANCE_FLOOR)
         return z - z.mean(dim=0)
 
     def compute(self, z1: Tensor, z2: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
-        z1 = self._center(gather_with_grad(z1))
-        z2 = self._center(gather_with_grad(z2))
+        z1 = self.center(gather_with_grad(z1))
+        z2 = self.center(gather_with_grad(z2))
         n, d = z1.shape
         groups = self.groups_for(n, d)
         self._warn_if_vacuous(n, d // groups, groups)

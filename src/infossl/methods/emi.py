@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from torch import Tensor
+
+from infossl.diagnostics import emi_diagnostics
 from infossl.losses import EMILoss
 from infossl.methods.base import JointEmbeddingMethod
 
@@ -34,3 +37,6 @@ class EMI(JointEmbeddingMethod):
 
     def __init__(self, projector: Sequence[int] = (1024, 1024, 1024), **loss_args: Any) -> None:
         super().__init__(EMILoss(**loss_args), projector)
+
+    def diagnostics(self, z1: Tensor, z2: Tensor) -> dict[str, float]:
+        return emi_diagnostics(z1, z2, self.loss)  # type: ignore[arg-type]
