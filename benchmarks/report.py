@@ -461,6 +461,10 @@ def render_search(result: dict[str, Any]) -> str:
                            [[b["trial"], b["held_out_knn20"], ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in b["params"].items())] for b in best]))
         if r.get("importances"):
             lines.append("\nImportances (" + r["importances_from"] + "): " + ", ".join(f"{k} {v}" for k, v in r["importances"].items()))
+        if r.get("failures"):
+            lines.append("\nFailed (diverged or invalid; each counts against the budget): " + "; ".join(
+                f"trial {f['trial']} ({f['optimizer']}, lr {f['lr']}): {f['error'].split(':')[0]}"
+                + (f" at {f['error'].split(' at ')[1].split(' (')[0]}" if " at step" in f["error"] else "") for f in r["failures"]))
         parts.append("\n".join(lines))
     return "\n\n".join(parts)
 

@@ -279,6 +279,14 @@ def summary(method: str, runs: Path, seed: int, top: int = 3) -> dict[str, Any]:
         "failed": sum(t.state == optuna.trial.TrialState.FAIL for t in drawn),
         "best": [{"trial": t.number + 1, "held_out_knn20": round(t.value, 2), "params": t.params} for t in best],
     }
+    failures = []
+    for t in study.trials:
+        row_path = RESULTS_DIR / FOLDER / method / f"trial_{t.number + 1:03d}.json"
+        if t.state == optuna.trial.TrialState.FAIL and drew_a_point(t) and row_path.is_file():
+            failures.append({"trial": t.number + 1, "optimizer": t.params.get("optimizer"), "lr": round(t.params.get("lr", float("nan")), 4),
+                             "error": json.loads(row_path.read_text())["row"].get("error", "")})
+    if failures:
+        out["failures"] = failures
     if len(complete) >= 2:
         importances = optuna.importance.get_param_importances(study)
         out["importances"] = {key: round(value, 3) for key, value in importances.items()}
