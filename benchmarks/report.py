@@ -378,8 +378,11 @@ def render_steps(result: dict[str, Any]) -> str:
         groups.setdefault(key, []).append(r)
     ordered = sorted(groups.items(), key=lambda item: -sum(r["knn20_top1"] for r in item[1]) / len(item[1]))
     rows = []
+    searched = {path.name.removesuffix("_summary.json") for path in (RESULTS_DIR / "search").glob("*_summary.json")}
     for (method, variant, precision), runs in ordered:
         runs = sorted(runs, key=lambda r: r["seed"])
+        if variant == "shipped recipe" and method not in searched:  # references have no variant
+            variant = "shipped recipe (not searched)"
         rows.append([
             method, variant, precision, ", ".join(str(r["seed"]) for r in runs), fmt(runs[0].get("steps")),
             fmt(runs[0].get("images_seen")),
