@@ -249,3 +249,12 @@ def test_the_emi_method_reports_its_canonical_correlations() -> None:
     assert set(report) == {"canonical_mean", "canonical_median", "canonical_strong", "mi_estimate", "forced_correlations"}
     assert 0 < report["canonical_mean"] < 1 and report["forced_correlations"] == 0
     assert report["mi_estimate"] == pytest.approx(float(EMILoss(groups=2)(z1, z2).terms["mi"]), rel=1e-9)
+
+
+def test_canonical_correlations_of_a_singular_view_without_a_ridge_raise() -> None:
+    from infossl.diagnostics import canonical_correlations
+
+    z1, z2 = random_pair(20, 4)
+    z1[:, 3] = z1[:, 2]  # two equal dimensions: a singular covariance
+    with pytest.raises(ValueError, match="covariance of view 1 is singular at eps=0"):
+        canonical_correlations(z1, z2, EMILoss(eps=0.0, standardize=False))

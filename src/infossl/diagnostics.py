@@ -214,8 +214,13 @@ def canonical_correlations(z1: Tensor, z2: Tensor, loss: EMILoss) -> Tensor:
     groups = loss.groups_for(n, d)
     a, b = (loss.center(z.double()).reshape(n, groups, d // groups).transpose(0, 1) for z in (z1, z2))
     eye = torch.eye(d // groups, dtype=torch.float64)
-    l1 = torch.linalg.cholesky(a.transpose(-1, -2) @ a / n + loss.eps * eye)
-    l2 = torch.linalg.cholesky(b.transpose(-1, -2) @ b / n + loss.eps * eye)
+    factors = []
+    for name, x in (("view 1", a), ("view 2", b)):
+        factor, info = torch.linalg.cholesky_ex(x.transpose(-1, -2) @ x / n + loss.eps * eye)
+        if bool(info.any()):
+            raise ValueError(f"canonical_correlations: the covariance of {name} is singular at eps={loss.eps}; use eps > 0")
+        factors.append(factor)
+    l1, l2 = factors
     cross = a.transpose(-1, -2) @ b / n
     whitened = torch.linalg.solve_triangular(l1, cross, upper=False)  # L1^-1 C12
     whitened = torch.linalg.solve_triangular(l2, whitened.transpose(-1, -2), upper=False).transpose(-1, -2)  # (L2^-1 C21 L1^-T)^T
