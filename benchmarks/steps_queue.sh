@@ -11,7 +11,7 @@
 # remove it to continue. STAGES (default "first search confirm") picks what to run; "table" runs the
 # final table with the shipped recipes, so run it once the search winners are shipped;
 # "information" screens the information objectives' directions from their search winners (screen.py
-# --from-trial), with as many screens for SimCLR;
+# --from-trial), with as many screens for SimCLR and VICReg;
 # "fixed" runs the rows whose recipes the search does not change (unsearched methods, references);
 # "diagnose" diagnoses every finished trial (diagnose_trials.py); "cost" times a step of every
 # recipe (step_cost.py);
@@ -136,7 +136,8 @@ for stage in $STAGES; do
         row random "$seed"; row supervised "$seed"
       done ;;
     information)  # the information objectives' directions from their search winners, on the proxy, one
-                  # seed; SimCLR gets as many screens from its own winner (equal tuning effort)
+                  # seed; SimCLR and VICReg get as many screens from their own winners (equal tuning
+                  # effort); EMI's follow its study
       multicrop=(data.augment.crop_scale=[0.14,1.0] data.augment.local_crops=4 data.augment.local_image_size=16
         data.augment.local_crop_scale=[0.05,0.14])
       screen_trial imsvd 12 t12_normalized model.method.normalize_logits=true
@@ -149,6 +150,16 @@ for stage in $STAGES; do
       screen_trial simclr 7 t7_lr_half model.optim.lr=0.0987
       screen_trial simclr 7 t7_lr_double model.optim.lr=0.395
       screen_trial simclr 7 t7_multicrop "${multicrop[@]}"
+      screen_trial vicreg 8 t8_sim_weight_double model.method.sim_weight=15.5
+      screen_trial vicreg 8 t8_cov_weight_double model.method.cov_weight=2.70
+      screen_trial vicreg 8 t8_lr_half model.optim.lr=0.559
+      screen_trial vicreg 8 t8_lr_double model.optim.lr=2.24
+      screen_trial vicreg 8 t8_multicrop "${multicrop[@]}"
+      screen_trial entrec 9 t9_kappa_half model.method.kappa=3.75
+      screen_trial entrec 9 t9_kappa_double model.method.kappa=15.0
+      screen_trial entrec 9 t9_average_estimator model.method.estimator=average
+      screen_trial entrec 9 t9_weight_decay_5e-4 model.optim.weight_decay=5e-4
+      screen_trial entrec 9 t9_multicrop "${multicrop[@]}"
       screen entrec_dino teacher_t007 model.method.teacher_temperature=0.07 ;;
     diagnose)  # after the studies: the diagnostics of every finished trial (one thread, minutes per trial)
       for m in simclr imsvd vicreg entrec emi; do
