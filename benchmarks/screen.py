@@ -29,9 +29,7 @@ from pathlib import Path
 import torch
 
 from cifar10_budget import proxy_npz, write_row
-from common import RESULTS_DIR
-from search import FOLDER as SEARCH_FOLDER
-from search import PROXY_FIT, PROXY_HELD, ROOT, HeldOutReporter, held_out_knn, pretrain_args, proxy_args
+from search import PROXY_FIT, PROXY_HELD, ROOT, HeldOutReporter, held_out_knn, pretrain_args, proxy_args, trial_row
 
 
 def override(text: str) -> list[str]:
@@ -47,7 +45,7 @@ def screen_args(method: str, from_trial: int | None, data: Path, run_dir: Path, 
     trial ``from_trial`` of the method's search with the settings it was trained with."""
     if from_trial is None:
         return proxy_args(method, data, run_dir, steps, seed)
-    trial = RESULTS_DIR / SEARCH_FOLDER / method / f"trial_{from_trial:03d}.json"
+    trial = trial_row(method, from_trial)
     if not trial.is_file():
         raise FileNotFoundError(f"--from-trial {from_trial}: {trial} not found (run the {method} search first)")
     return pretrain_args(method, json.loads(trial.read_text())["row"]["settings"], data, run_dir, steps, seed)

@@ -233,7 +233,12 @@ def run_trial(trial, method: str, data: Path, runs: Path, steps: int, every: int
         raise
     finally:
         row["wall_s"] = round(time.perf_counter() - started, 1)
-        write_row(f"{FOLDER}/{method}", f"trial_{trial.number + 1:03d}", row)
+        write_row(f"{FOLDER}/{method}", trial_row(method, trial.number + 1).stem, row)
+
+
+def trial_row(method: str, number: int) -> Path:
+    """Where trial ``number`` (1-based, as the rows count) of ``method``'s study is recorded."""
+    return RESULTS_DIR / FOLDER / method / f"trial_{number:03d}.json"
 
 
 def drew_a_point(trial) -> bool:
@@ -281,7 +286,7 @@ def summary(method: str, runs: Path, seed: int, top: int = 3) -> dict[str, Any]:
     }
     failures = []
     for t in study.trials:
-        row_path = RESULTS_DIR / FOLDER / method / f"trial_{t.number + 1:03d}.json"
+        row_path = trial_row(method, t.number + 1)
         if t.state == optuna.trial.TrialState.FAIL and drew_a_point(t) and row_path.is_file():
             failures.append({"trial": t.number + 1, "optimizer": t.params.get("optimizer"), "lr": round(t.params.get("lr", float("nan")), 4),
                              "error": json.loads(row_path.read_text())["row"].get("error", "")})
@@ -294,6 +299,16 @@ def summary(method: str, runs: Path, seed: int, top: int = 3) -> dict[str, Any]:
     return out
 
 
+def best_completed(study, method: str):
+    """The study's completed trial with the highest held-out score; exits when there is none."""
+    import optuna
+
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    if not complete:
+        raise SystemExit(f"{method}: no completed trial")
+    return max(complete, key=lambda t: t.value)
+
+
 def confirm(method: str, data: Path, runs: Path, steps: int, seed: int) -> list[dict[str, Any]]:
     """The study's best completed trial against trial 1 (the shipped recipe), each trained for
     ``steps`` steps on the proxy's 45,000 images and scored on its 5,000 held-out ones."""
@@ -303,10 +318,7 @@ def confirm(method: str, data: Path, runs: Path, steps: int, seed: int) -> list[
     from infossl.eval.features import load_eval_splits
 
     study = study_for(method, runs, seed)
-    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
-    if not complete:
-        raise SystemExit(f"{method}: no completed trial to confirm")
-    best = max(complete, key=lambda t: t.value)
+    best = best_completed(study, method)
     splits = load_eval_splits(data)
     rows = []
     for trial in [study.trials[0]] + ([best] if best.number != 0 else []):
@@ -361,13 +373,8 @@ def recipe_overlay(method: str, params: dict[str, Any], provenance: str) -> str:
 def best_trial_overlay(method: str, runs: Path, seed: int) -> str:
     """The study's best completed trial as a recipe, naming the study, the trial and its scores
     (and the 2,000-step confirmation when its rows exist)."""
-    import optuna
-
     study = study_for(method, runs, seed)
-    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
-    if not complete:
-        raise SystemExit(f"{method}: no completed trial")
-    best = max(complete, key=lambda t: t.value)
+    best = best_completed(study, method)
     drawn = sum(drew_a_point(t) for t in study.trials)
     provenance = (f"Chosen by the recipe search (benchmarks/search.py --method {method}): trial {best.number + 1} of {drawn}, "
                   f"held-out kNN-20 {best.value:.2f} on the 400-step proxy (trial 1: {study.trials[0].value or float('nan'):.2f})")

@@ -97,7 +97,7 @@ def test_a_screen_from_a_search_trial_trains_that_trial_with_the_overrides_on_to
     folder = tmp_path / "search" / "imsvd"
     folder.mkdir(parents=True)
     (folder / "trial_007.json").write_text(json.dumps({"row": {"settings": settings}}))
-    monkeypatch.setattr(screen, "RESULTS_DIR", tmp_path)
+    monkeypatch.setattr(search, "RESULTS_DIR", tmp_path)
     args = screen.screen_args("imsvd", 7, Path("unused.npz"), tmp_path, 400, 0) + ["--model.method.normalize_logits", "true"]
     model, _ = resolved_model(args)
     as_trained, _ = resolved_model(search.pretrain_args("imsvd", settings, Path("unused.npz"), tmp_path, 400, 0))

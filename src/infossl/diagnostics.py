@@ -232,9 +232,9 @@ def emi_diagnostics(z1: Tensor, z2: Tensor, loss: EMILoss) -> dict[str, float]:
     ``canonical_median`` (the canonical correlations of :func:`canonical_correlations`),
     ``canonical_strong`` (the share above 0.9), ``mi_estimate`` (the loss's MI, nats) and
     ``forced_correlations`` (how many correlations equal 1 for any embedding at this N)."""
-    rho = canonical_correlations(z1, z2, loss)
+    rho = canonical_correlations(z1, z2, loss)  # (groups, D / groups)
     n, d = z1.shape
-    groups = loss.groups_for(n, d)
+    groups = rho.shape[0]
     flat = rho.flatten()
     mi = -0.5 * torch.log1p(-flat.clamp(max=1 - 1e-15).pow(2)).sum()
     return {
