@@ -11,7 +11,8 @@ optimizer steps at batch 256, score kNN-20 top-1 (temperature 0.07) on the other
 images with the 45,000 as the bank. Every 100 steps the trial reports an intermediate score
 (kNN-20 on the 5,000 with the first 10,000 training images as the bank, cheaper) and Optuna's
 median pruner may stop it. TPE with 4 random start-up trials, seeded; the study lives in
-SQLite (``runs/search/<method>.db``), so a stopped search continues where it was.
+SQLite (``runs/search/<method>.db``), so a stopped search continues where it was; without that
+file (a fresh clone) the study is rebuilt from its committed rows first.
 
 Trial 1 of every study is the method's shipped recipe (``cifar10_cpu/<method>.yaml``, whose
 comment names its source), enqueued before TPE proposes anything. The space: optimizer (SGD or
@@ -249,6 +250,44 @@ def drew_a_point(trial) -> bool:
     return bool(trial.params) or trial.state != optuna.trial.TrialState.FAIL
 
 
+def restore_from_rows(study, method: str) -> int:
+    """Add the committed trial rows of ``method`` to an empty ``study``, in their order, so that a
+    search whose SQLite file is gone (a fresh clone, another machine) continues from the rows:
+    the same trial numbers, states, scores and intermediate scores, so TPE, the pruner, the
+    budget, ``--confirm`` and ``--recipe`` see the same study. A number without a row (a trial
+    that was interrupted and run again) becomes a failed trial without a point, which counts
+    neither as a trial nor against the budget. Returns the number of rows restored."""
+    import optuna
+
+    rows = {}
+    for path in sorted((RESULTS_DIR / FOLDER / method).glob("trial_*.json")):
+        row = json.loads(path.read_text())["row"]
+        rows[int(row["trial"])] = row
+    states = {"complete": optuna.trial.TrialState.COMPLETE, "pruned": optuna.trial.TrialState.PRUNED,
+              "failed": optuna.trial.TrialState.FAIL}
+    for number in range(1, max(rows, default=0) + 1):
+        row = rows.get(number)
+        if row is None:
+            study.add_trial(optuna.trial.create_trial(state=optuna.trial.TrialState.FAIL))
+            continue
+        if row["state"] not in states:
+            raise ValueError(f"{trial_row(method, number)}: state {row['state']!r}, expected one of {sorted(states)}")
+        # the space itself gives each parameter's distribution: replay the row's point through it
+        replay = optuna.create_study()
+        replay.enqueue_trial(row["params"])
+        drawn = replay.ask()
+        SPACES[method](drawn)
+        if drawn.params != row["params"]:
+            raise ValueError(f"{trial_row(method, number)}: its parameters are not a point of the {method} space")
+        complete = row["state"] == "complete"
+        study.add_trial(optuna.trial.create_trial(
+            params=row["params"], distributions=drawn.distributions, state=states[row["state"]],
+            value=row["held_out_knn20"] if complete else None,
+            intermediate_values={int(step): score for step, score in row.get("intermediate", {}).items()},
+        ))
+    return len(rows)
+
+
 def study_for(method: str, runs: Path, seed: int):
     """The method's study, created or continued. The sampler's seed is ``seed`` plus the trials
     already run: a queue runs one trial per process, and the same seed in every process would
@@ -257,7 +296,10 @@ def study_for(method: str, runs: Path, seed: int):
 
     runs.mkdir(parents=True, exist_ok=True)
     name, storage = f"cifar10_cpu_{method}", f"sqlite:///{runs / f'{method}.db'}"
-    done = len(optuna.create_study(study_name=name, storage=storage, direction="maximize", load_if_exists=True).trials)
+    existing = optuna.create_study(study_name=name, storage=storage, direction="maximize", load_if_exists=True)
+    if not existing.trials:
+        restore_from_rows(existing, method)
+    done = len(existing.trials)
     return optuna.create_study(
         study_name=name,
         storage=storage,
