@@ -273,10 +273,17 @@ def restore_from_rows(study, method: str) -> int:
         if row["state"] not in states:
             raise ValueError(f"{trial_row(method, number)}: state {row['state']!r}, expected one of {sorted(states)}")
         # the space itself gives each parameter's distribution: replay the row's point through it
-        replay = optuna.create_study()
-        replay.enqueue_trial(row["params"])
-        drawn = replay.ask()
-        SPACES[method](drawn)
+        verbosity = optuna.logging.get_verbosity()
+        optuna.logging.set_verbosity(optuna.logging.WARNING)  # not one "study created" line per row
+        try:
+            replay = optuna.create_study()
+            replay.enqueue_trial(row["params"])
+            drawn = replay.ask()
+            SPACES[method](drawn)
+        except ValueError as error:
+            raise ValueError(f"{trial_row(method, number)}: its parameters are not a point of the {method} space ({error})") from None
+        finally:
+            optuna.logging.set_verbosity(verbosity)
         if drawn.params != row["params"]:
             raise ValueError(f"{trial_row(method, number)}: its parameters are not a point of the {method} space")
         complete = row["state"] == "complete"

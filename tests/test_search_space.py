@@ -105,3 +105,38 @@ def test_a_screen_from_a_search_trial_trains_that_trial_with_the_overrides_on_to
     assert model.optim_config == as_trained.optim_config
     with pytest.raises(FileNotFoundError, match="trial_008.json not found"):
         screen.screen_args("imsvd", 8, Path("unused.npz"), tmp_path, 400, 0)
+
+
+def test_a_study_rebuilt_from_its_rows_is_the_same_study(tmp_path, monkeypatch) -> None:
+    # trials 1-4 of a study as run_trial records them (trial 3 interrupted and run again as 4),
+    # then a new storage (a fresh clone) rebuilt from the rows
+    monkeypatch.setattr(search, "RESULTS_DIR", tmp_path)
+    original = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=1))
+    outcomes = {1: ("complete", 41.5, {100: 38.0}), 2: ("pruned", None, {100: 20.0, 200: 19.5}), 4: ("failed", None, {})}
+    folder = tmp_path / "search" / "vicreg"
+    folder.mkdir(parents=True)
+    for number in range(1, 5):
+        trial = original.ask()
+        search.SPACES["vicreg"](trial)
+        if number not in outcomes:
+            original.tell(trial, state=optuna.trial.TrialState.FAIL)
+            continue
+        state, value, intermediate = outcomes[number]
+        row = {"trial": number, "params": trial.params, "state": state, "intermediate": {str(k): v for k, v in intermediate.items()}}
+        if value is not None:
+            row["held_out_knn20"] = value
+        (folder / f"trial_{number:03d}.json").write_text(json.dumps({"row": row}))
+    study = search.study_for("vicreg", tmp_path / "runs", seed=0)
+    assert len(study.trials) == 4
+    assert [t.state.name for t in study.trials] == ["COMPLETE", "PRUNED", "FAIL", "FAIL"]
+    assert study.best_trial.number == 0 and study.best_value == 41.5
+    for number in (1, 2, 4):
+        assert study.trials[number - 1].params == original.trials[number - 1].params
+        assert study.trials[number - 1].intermediate_values == outcomes[number][2]
+    assert not study.trials[2].params  # the interrupted number: no point, so not counted
+    assert [search.drew_a_point(t) for t in study.trials] == [True, True, False, True]
+    # reopened, the storage holds the rebuilt study once (no second restore)
+    assert len(search.study_for("vicreg", tmp_path / "runs", seed=0).trials) == 4
+    (folder / "trial_002.json").write_text(json.dumps({"row": {"trial": 2, "params": {"optimizer": "adam"}, "state": "pruned"}}))
+    with pytest.raises(ValueError, match="trial_002.json: its parameters are not a point of the vicreg space"):
+        search.study_for("vicreg", tmp_path / "other_runs", seed=0)
