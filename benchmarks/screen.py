@@ -16,6 +16,7 @@ the final held-out kNN-20. One JSON row per tag in ``benchmarks/results/screen/<
 ``search.py`` trained them, read from ``benchmarks/results/search/<method>/trial_NNN.json``)
 instead of the shipped recipe, so that a direction can be screened from a study's winner before
 it ships; the trial's own held-out score is the reference (same proxy, steps and seed).
+``--steps 0`` scores the untrained model (the seed's random initialization): the proxy's floor.
 """
 
 from __future__ import annotations
