@@ -492,7 +492,8 @@ def render_screen(result: dict[str, Any]) -> str:
             "Recipe changes, from the shipped recipe or from a search trial, on the search's proxy task (train on\n"
             "45,000 training images, kNN-20 on 5,000 other training images, never the test split), one\n"
             "seed. Intermediate scores use the first 10,000 training images as the bank. For DINO-style\n"
-            "methods the teacher's entropy is shown at each report (log 4096 = 8.32 is a uniform teacher).\n\n"
+            "methods the teacher's entropy is shown at each report (log 4096 = 8.32 is a uniform teacher).\n"
+            "A row with 0 steps scores the untrained model (seed 0's random initialization): the proxy's floor.\n\n"
         )
         + "- command: `python benchmarks/screen.py --method METHOD --tag TAG [--set KEY=VALUE ...]` (rows under `benchmarks/results/screen/METHOD/`)\n"
         + machine_line(result) + "\n\n"
