@@ -157,17 +157,17 @@ for stage in $STAGES; do
              screen_trial simclr 7 t7_lr_half model.optim.lr=0.0987
              screen_trial vicreg 8 t8_lr_half model.optim.lr=0.559
              screen_trial entrec 9 t9_average_estimator model.method.estimator=average
-             screen_trial emi 10 t10_d128_groups_auto model.method.projector=[2048,2048,128] model.method.groups=auto ;;
+             screen_trial emi 10 t10_entropy_1 model.method.entropy_weight=1.0 ;;
           4) screen_trial imsvd 12 t12_soft_start_t1 model.method.temperature=1.0 model.method.final_temperature=0.192
              screen_trial simclr 7 t7_lr_double model.optim.lr=0.395
              screen_trial vicreg 8 t8_lr_double model.optim.lr=2.24
              screen_trial entrec 9 t9_weight_decay_5e-4 model.optim.weight_decay=5e-4
-             screen_trial emi 10 t10_eps_005 model.method.eps=0.05 ;;
+             screen_trial emi 10 t10_d128_groups_auto model.method.projector=[2048,2048,128] model.method.groups=auto ;;
           5) screen_trial imsvd 12 t12_multicrop "${multicrop[@]}"
              screen_trial simclr 7 t7_multicrop "${multicrop[@]}"
              screen_trial vicreg 8 t8_multicrop "${multicrop[@]}"
              screen_trial entrec 9 t9_multicrop "${multicrop[@]}"
-             screen_trial emi 10 t10_multicrop "${multicrop[@]}" ;;
+             screen_trial emi 10 t10_eps_005 model.method.eps=0.05 ;;  # EMI's fifth: the entropy term took a slot
         esac
       done
       screen entrec_dino teacher_t007 model.method.teacher_temperature=0.07 ;;

@@ -26,6 +26,7 @@ LOSS_CASES: dict[str, tuple[Callable[[], PairLoss], int]] = {
     "emi": (lambda: EMILoss(), 3),
     "emi_groups": (lambda: EMILoss(groups=3), 6),
     "emi_auto_groups": (lambda: EMILoss(groups="auto"), 6),
+    "emi_entropy": (lambda: EMILoss(entropy_weight=0.5, invariance_weight=1.0), 3),
     "entrec": (lambda: EntRecLoss(), 5),
     "entrec_average": (lambda: EntRecLoss(estimator="average"), 5),
     "infonce": (lambda: InfoNCELoss(), 5),

@@ -17,6 +17,7 @@ EXPECTED_TERMS = {
     "emi": {"mi", "logdet_z1", "logdet_z2", "logdet_joint"},
     "emi_groups": {"mi", "logdet_z1", "logdet_z2", "logdet_joint"},
     "emi_auto_groups": {"mi", "logdet_z1", "logdet_z2", "logdet_joint"},
+    "emi_entropy": {"mi", "logdet_z1", "logdet_z2", "logdet_joint", "invariance", "entropy"},
     "entrec": {"reconstruction", "entropy"},
     "entrec_average": {"reconstruction", "entropy"},
     "infonce": {"infonce"},

@@ -108,6 +108,25 @@ def test_invariance_term_is_optional() -> None:
     assert out.terms["invariance"].item() > 0
 
 
+def test_entropy_term_is_the_views_logdets_and_penalizes_a_redundant_dimension() -> None:
+    z1, z2 = gaussian_views(2000, 4, 0.8, seed=1)
+    out = EMILoss(entropy_weight=0.5)(z1, z2)
+    assert "entropy" not in EMILoss()(z1, z2).terms
+    entropy = 0.5 * (out.terms["logdet_z1"] + out.terms["logdet_z2"])
+    assert out.terms["entropy"].item() == pytest.approx(entropy.item(), rel=1e-6)
+    assert out.loss.item() == pytest.approx(-out.terms["mi"].item() - 0.5 * entropy.item(), rel=1e-6)
+    # replace the last dimension by a copy of the first: the MI barely changes (a copy is worth
+    # about nothing to it), the entropy falls by about log eps, so only the entropy term objects
+    copied = [torch.cat([z[:, :3], z[:, :1]], dim=1) for z in (z1, z2)]
+    three = EMILoss(eps=1e-3)(z1[:, :3], z2[:, :3])
+    plain, weighted = EMILoss(eps=1e-3)(*copied), EMILoss(eps=1e-3, entropy_weight=1.0)(*copied)
+    assert abs(plain.terms["mi"].item() - three.terms["mi"].item()) < 0.05
+    assert weighted.terms["entropy"].item() < -0.5 * (-math.log(1e-3))  # at least half of -log eps lost
+    assert weighted.loss.item() > EMILoss(eps=1e-3, entropy_weight=1.0)(z1, z2).loss.item() + 3
+    with pytest.raises(ValueError, match="weights must be >= 0"):
+        EMILoss(entropy_weight=-1.0)
+
+
 @pytest.mark.parametrize(("n", "p"), [(6, 10), (10, 6), (8, 8)])
 def test_gram_and_covariance_forms_of_the_ridge_logdet_agree(n: int, p: int) -> None:
     g = torch.Generator().manual_seed(0)

@@ -30,7 +30,7 @@ class EMI(JointEmbeddingMethod):
     Args:
         projector: output sizes of the projector's layers (the last is D).
         **loss_args: the settings of :class:`~infossl.losses.EMILoss`: ``eps``,
-            ``standardize``, ``invariance_weight`` and ``groups``.
+            ``standardize``, ``invariance_weight``, ``groups`` and ``entropy_weight``.
     """
 
     name = "emi"
