@@ -153,11 +153,11 @@ for stage in $STAGES; do
              screen_trial vicreg 8 t8_cov_weight_double model.method.cov_weight=2.70
              screen_trial entrec 9 t9_kappa_double model.method.kappa=15.0
              screen_trial emi 10 t10_lr_x5 model.optim.lr=0.1 ;;
-          3) screen_trial imsvd 12 t12_normalized_t05 model.method.normalize_logits=true model.method.temperature=0.5
+          3) screen_trial emi 10 t10_entropy_1 model.method.entropy_weight=1.0
+             screen_trial imsvd 12 t12_normalized_t05 model.method.normalize_logits=true model.method.temperature=0.5
              screen_trial simclr 7 t7_lr_half model.optim.lr=0.0987
              screen_trial vicreg 8 t8_lr_half model.optim.lr=0.559
-             screen_trial entrec 9 t9_average_estimator model.method.estimator=average
-             screen_trial emi 10 t10_entropy_1 model.method.entropy_weight=1.0 ;;
+             screen_trial entrec 9 t9_average_estimator model.method.estimator=average ;;
           4) screen_trial imsvd 12 t12_soft_start_t1 model.method.temperature=1.0 model.method.final_temperature=0.192
              screen_trial simclr 7 t7_lr_double model.optim.lr=0.395
              screen_trial vicreg 8 t8_lr_double model.optim.lr=2.24
