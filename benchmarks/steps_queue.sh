@@ -138,10 +138,13 @@ for stage in $STAGES; do
     information)  # the information objectives' directions from their search winners, on the proxy, one
                   # seed; SimCLR and VICReg get as many screens from their own winners (equal tuning
                   # effort); in rounds, one screen per method each, so that a queue stopped part-way
-                  # has screened every method equally; multi-crop (about twice the cost per step) last
+                  # has screened every method equally; multi-crop (about twice the cost per step) in
+                  # round 5; EMI's screens after round 2 build on its entropy term (the first EMI run
+                  # whose held-out score rose during training; two in round 3, none in round 6, six in
+                  # all like every method), the others' start from their winners
       multicrop=(data.augment.crop_scale=[0.14,1.0] data.augment.local_crops=4 data.augment.local_image_size=16
         data.augment.local_crop_scale=[0.05,0.14])
-      for round in 1 2 3 4 5; do
+      for round in 1 2 3 4 5 6; do
         case $round in
           1) screen_trial imsvd 12 t12_normalized model.method.normalize_logits=true
              screen_trial simclr 7 t7_temperature_01 model.method.temperature=0.1
@@ -154,6 +157,7 @@ for stage in $STAGES; do
              screen_trial entrec 9 t9_kappa_double model.method.kappa=15.0
              screen_trial emi 10 t10_lr_x5 model.optim.lr=0.1 ;;
           3) screen_trial emi 10 t10_entropy_1 model.method.entropy_weight=1.0
+             screen_trial emi 10 t10_entropy_1_lr_x5 model.method.entropy_weight=1.0 model.optim.lr=0.1
              screen_trial imsvd 12 t12_normalized_t05 model.method.normalize_logits=true model.method.temperature=0.5
              screen_trial simclr 7 t7_lr_half model.optim.lr=0.0987
              screen_trial vicreg 8 t8_lr_half model.optim.lr=0.559
@@ -162,12 +166,16 @@ for stage in $STAGES; do
              screen_trial simclr 7 t7_lr_double model.optim.lr=0.395
              screen_trial vicreg 8 t8_lr_double model.optim.lr=2.24
              screen_trial entrec 9 t9_weight_decay_5e-4 model.optim.weight_decay=5e-4
-             screen_trial emi 10 t10_d128_groups_auto model.method.projector=[2048,2048,128] model.method.groups=auto ;;
+             screen_trial emi 10 t10_entropy_1_d128_groups_auto model.method.entropy_weight=1.0 model.method.projector=[2048,2048,128] model.method.groups=auto ;;
           5) screen_trial imsvd 12 t12_multicrop "${multicrop[@]}"
              screen_trial simclr 7 t7_multicrop "${multicrop[@]}"
              screen_trial vicreg 8 t8_multicrop "${multicrop[@]}"
              screen_trial entrec 9 t9_multicrop "${multicrop[@]}"
-             screen_trial emi 10 t10_eps_005 model.method.eps=0.05 ;;  # EMI's fifth: the entropy term took a slot
+             screen_trial emi 10 t10_entropy_3_lr_x5 model.method.entropy_weight=3.0 model.optim.lr=0.1 ;;
+          6) screen_trial imsvd 12 t12_k16 model.method.num_states=16
+             screen_trial simclr 7 t7_crop_02 data.augment.crop_scale=[0.2,1.0]
+             screen_trial vicreg 8 t8_crop_03 data.augment.crop_scale=[0.3,1.0]
+             screen_trial entrec 9 t9_crop_02 data.augment.crop_scale=[0.2,1.0] ;;
         esac
       done
       screen entrec_dino teacher_t007 model.method.teacher_temperature=0.07 ;;
