@@ -265,33 +265,34 @@ def restore_from_rows(study, method: str) -> int:
         rows[int(row["trial"])] = row
     states = {"complete": optuna.trial.TrialState.COMPLETE, "pruned": optuna.trial.TrialState.PRUNED,
               "failed": optuna.trial.TrialState.FAIL}
-    for number in range(1, max(rows, default=0) + 1):
-        row = rows.get(number)
-        if row is None:
-            study.add_trial(optuna.trial.create_trial(state=optuna.trial.TrialState.FAIL))
-            continue
-        if row["state"] not in states:
-            raise ValueError(f"{trial_row(method, number)}: state {row['state']!r}, expected one of {sorted(states)}")
-        # the space itself gives each parameter's distribution: replay the row's point through it
-        verbosity = optuna.logging.get_verbosity()
-        optuna.logging.set_verbosity(optuna.logging.WARNING)  # not one "study created" line per row
-        try:
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # not one "study created" line per row
+    try:
+        for number in range(1, max(rows, default=0) + 1):
+            row = rows.get(number)
+            if row is None:
+                study.add_trial(optuna.trial.create_trial(state=optuna.trial.TrialState.FAIL))
+                continue
+            if row["state"] not in states:
+                raise ValueError(f"{trial_row(method, number)}: state {row['state']!r}, expected one of {sorted(states)}")
+            # the space itself gives each parameter's distribution: replay the row's point through it
             replay = optuna.create_study()
             replay.enqueue_trial(row["params"])
             drawn = replay.ask()
-            SPACES[method](drawn)
-        except ValueError as error:
-            raise ValueError(f"{trial_row(method, number)}: its parameters are not a point of the {method} space ({error})") from None
-        finally:
-            optuna.logging.set_verbosity(verbosity)
-        if drawn.params != row["params"]:
-            raise ValueError(f"{trial_row(method, number)}: its parameters are not a point of the {method} space")
-        complete = row["state"] == "complete"
-        study.add_trial(optuna.trial.create_trial(
-            params=row["params"], distributions=drawn.distributions, state=states[row["state"]],
-            value=row["held_out_knn20"] if complete else None,
-            intermediate_values={int(step): score for step, score in row.get("intermediate", {}).items()},
-        ))
+            try:
+                SPACES[method](drawn)
+                if drawn.params != row["params"]:
+                    raise ValueError("other parameters than the space draws")
+            except ValueError as error:
+                raise ValueError(f"{trial_row(method, number)}: its parameters are not a point of the {method} space ({error})") from None
+            complete = row["state"] == "complete"
+            study.add_trial(optuna.trial.create_trial(
+                params=row["params"], distributions=drawn.distributions, state=states[row["state"]],
+                value=row["held_out_knn20"] if complete else None,
+                intermediate_values={int(step): score for step, score in row.get("intermediate", {}).items()},
+            ))
+    finally:
+        optuna.logging.set_verbosity(verbosity)
     return len(rows)
 
 
