@@ -447,6 +447,16 @@ def render_batch_sizes(rows: list[dict[str, Any]]) -> str:
     )
 
 
+def confirmation_line(method: str) -> str:
+    """The study's 2,000-step confirmation (``search.py --confirm``): trial 1 against the winner
+    on the same held-out 5,000 images, one entry per trial and seed; empty before it runs."""
+    rows = [json.loads(p.read_text())["row"] for p in sorted((RESULTS_DIR / "search" / method).glob("confirm_trial*_seed*.json"))]
+    if not rows:
+        return ""
+    entries = [f"trial {r['trial']} {r['held_out_knn20']:.2f} (seed {r['seed']}, {r['steps']:,} steps, {r['seconds_per_step']} s/step)" for r in rows]
+    return "Confirmation at 2,000 steps on the same held-out images (`search.py --confirm 2000`): " + "; ".join(entries)
+
+
 def render_search(result: dict[str, Any]) -> str:
     parts = [
         "## Recipe search (Optuna)\n\n"
@@ -464,6 +474,8 @@ def render_search(result: dict[str, Any]) -> str:
                            [[b["trial"], b["held_out_knn20"], ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in b["params"].items())] for b in best]))
         if r.get("importances"):
             lines.append("\nImportances (" + r["importances_from"] + "): " + ", ".join(f"{k} {v}" for k, v in r["importances"].items()))
+        if confirmed := confirmation_line(r["method"]):
+            lines.append("\n" + confirmed)
         if r.get("failures"):
             lines.append("\nFailed (diverged or invalid; each counts against the budget): " + "; ".join(
                 f"trial {f['trial']} ({f['optimizer']}, lr {f['lr']}): {f['error'].split(':')[0]}"
