@@ -17,6 +17,9 @@ the final held-out kNN-20. One JSON row per tag in ``benchmarks/results/screen/<
 instead of the shipped recipe, so that a direction can be screened from a study's winner before
 it ships; the trial's own held-out score is the reference (same proxy, steps and seed).
 ``--steps 0`` scores the untrained model (the seed's random initialization): the proxy's floor.
+``--variant NAME`` applies a named change of ``cifar10_steps.py`` (e.g. ``plain_recipe``, the plain
+loop's recipe) before the ``--set`` overrides; with ``--steps 2000`` it puts a reference recipe beside
+a study's 2,000-step confirmation on the same held-out images.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from pathlib import Path
 import torch
 
 from cifar10_budget import proxy_npz, write_row
+from cifar10_steps import VARIANTS
 from search import PROXY_FIT, PROXY_HELD, ROOT, HeldOutReporter, held_out_knn, pretrain_args, proxy_args, trial_row
 
 
@@ -39,6 +43,12 @@ def override(text: str) -> list[str]:
     if not sep or not key:
         raise argparse.ArgumentTypeError(f"--set expects key=value, got {text!r}")
     return [f"--{key}", value]
+
+
+def screen_overrides(variant: str | None, sets: list[list[str]]) -> list[str]:
+    """The arguments a screen adds to its starting point: the named variant's, then each ``--set``
+    (later arguments win)."""
+    return (VARIANTS[variant] if variant else []) + [part for pair in sets for part in pair]
 
 
 def screen_args(method: str, from_trial: int | None, data: Path, run_dir: Path, steps: int, seed: int) -> list[str]:
@@ -57,6 +67,7 @@ def main() -> None:
     parser.add_argument("--method", required=True, help="a cifar10_cpu recipe name, e.g. dino")
     parser.add_argument("--tag", required=True, help="the row's name")
     parser.add_argument("--set", type=override, action="append", default=[], metavar="KEY=VALUE", help="a pretrain setting, e.g. model.method.prototypes=1024")
+    parser.add_argument("--variant", choices=sorted(VARIANTS), help="a named change of cifar10_steps.py, applied before --set")
     parser.add_argument("--from-trial", type=int, metavar="N", help="start from trial N of the method's recipe search, not the shipped recipe")
     parser.add_argument("--steps", type=int, default=400)
     parser.add_argument("--report-every", type=int, default=100)
@@ -72,7 +83,7 @@ def main() -> None:
     from infossl.eval.features import load_eval_splits
 
     data = proxy_npz(args.data, args.runs, PROXY_FIT, PROXY_HELD)
-    overrides = [part for pair in args.set for part in pair]
+    overrides = screen_overrides(args.variant, args.set)
     run_dir = args.runs / f"screen_{args.method}_{args.tag}"
     try:
         pretrain = screen_args(args.method, args.from_trial, data, run_dir, args.steps, args.seed) + overrides
@@ -88,7 +99,7 @@ def main() -> None:
     steps = cli.trainer.global_step
     final_metrics = {key: round(float(value), 4) for key, value in cli.trainer.callback_metrics.items() if key.startswith("train/")}
     row = {
-        "method": args.method, "tag": args.tag, "from_trial": args.from_trial, "overrides": overrides, "arguments": pretrain, "seed": args.seed,
+        "method": args.method, "tag": args.tag, "from_trial": args.from_trial, "variant": args.variant, "overrides": overrides, "arguments": pretrain, "seed": args.seed,
         "steps": steps, "intermediate": reporter.scores, "metrics": {**reporter.metrics, steps: final_metrics},
         "held_out_knn20": round(held_out_knn(cli.model, splits), 2),
         "seconds_per_step": round(cli.model.train_seconds / max(1, steps), 4),

@@ -77,6 +77,17 @@ screen_trial() {
     && commit_rows "Recipe screen: $method $tag from search trial $trial (measured)"
 }
 
+# reference METHOD VARIANT STEPS: a named recipe change (cifar10_steps.py's VARIANTS) trained STEPS steps
+# on the proxy from the shipped recipe, beside the study's confirmation (the same held-out images)
+reference() {
+  local method=$1 variant=$2 steps=$3 tag=$2_steps$3
+  [ -f "$RESULTS/screen/$method/$tag.json" ] && return 0
+  wait_unpaused
+  echo "== $(date -u '+%F %T') screen $method $tag"
+  python screen.py --method "$method" --variant "$variant" --steps "$steps" --report-every 500 --tag "$tag" --runs "$RUNS/search" > /dev/null \
+    && commit_rows "Recipe screen: $method $tag, beside the confirmation (measured)"
+}
+
 # study METHOD: its TRIALS Optuna trials, one process and one commit per trial
 study() {
   local method=$1 left
@@ -104,8 +115,10 @@ for stage in $STAGES; do
       row plain 0; row simclr 0 plain_recipe; row simclr 0; row plain 1; row simclr 1 plain_recipe ;;
     search)
       for m in simclr imsvd vicreg entrec emi; do study "$m"; done ;;
-    confirm)  # after the studies: each winner against trial 1 at 2,000 steps (about an hour a method)
-      for m in simclr imsvd vicreg entrec emi; do confirm "$m"; done ;;
+    confirm)  # after the studies: each winner against trial 1 at 2,000 steps (about an hour a method);
+              # SimCLR also against the plain loop's recipe (its target), which the search did not draw
+      confirm simclr; reference simclr plain_recipe 2000
+      for m in imsvd vicreg entrec emi; do confirm "$m"; done ;;
     dino)  # DINO's CPU recipe (solo-learn's) collapses to a uniform teacher: it against head batch
            # norm, a constant teacher temperature 0.04, both, and lightly's CIFAR-10 benchmark recipe
            # (one 2048 hidden layer with batch norm, 256 bottleneck, 2,048 prototypes, teacher 0.04,

@@ -59,6 +59,15 @@ def test_screen_overrides_reach_the_recipe(tmp_path) -> None:
         screen.override("model.method.prototypes")
 
 
+def test_a_screen_variant_comes_before_its_overrides(tmp_path) -> None:
+    import screen
+
+    overrides = screen.screen_overrides("plain_recipe", [screen.override("model.optim.lr=0.1")])
+    model, data = resolved_model(search.proxy_args("simclr", Path("unused.npz"), tmp_path, 2000, 0) + overrides)
+    assert (model.optim_config.name, model.optim_config.lr, model.optim_config.weight_decay) == ("sgd", 0.1, 5e-4)
+    assert model.method.spec()["init_args"]["projector"] == [512, 128] and data.augment_config.crop_scale == (0.08, 1.0)
+
+
 def written_recipe(method: str, params: dict, folder: Path):
     """A trial's point written as a recipe beside a copy of the base, resolved."""
     shutil.copy(search.RECIPES / "_base.yaml", folder / "_base.yaml")
