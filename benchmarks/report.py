@@ -461,7 +461,7 @@ def render_search(result: dict[str, Any]) -> str:
     parts = [
         "## Recipe search (Optuna)\n\n"
         "Per method: TPE (4 random start-up trials) with median pruning on intermediate scores; trial 1 is the\n"
-        "shipped recipe. Each trial trains at most 400 steps on 45,000 training images; score: kNN-20 top-1 on\n"
+        "recipe shipped before the search. Each trial trains at most 400 steps on 45,000 training images; score: kNN-20 top-1 on\n"
         "the other 5,000 training images (never the test split). Importances: Optuna's fANOVA estimate over\n"
         "the completed trials (few trials make it rough).\n\n"
         "- command: `python benchmarks/search.py --method METHOD` (trial rows under `benchmarks/results/search/METHOD/`)\n"

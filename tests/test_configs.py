@@ -62,7 +62,8 @@ def test_a_recipe_is_its_base_plus_what_differs() -> None:
     overlay = (Path(infossl.__file__).parent / "configs" / "cifar10_cpu" / "simclr.yaml").read_text()
     assert overlay.count("\n") < 15 and "config: _base.yaml" in overlay
     values = resolved("cifar10_cpu/simclr.yaml")
-    assert values["model.backbone.name"] == "convnet" and values["model.optim.name"] == "lars"
+    assert values["model.backbone.name"] == "convnet" and values["model.optim.name"] == "sgd"  # the base's
+    assert values["model.optim.warmup_fraction"] == 0.03 and values["model.optim.lr"] == 0.06  # the overlay's
     assert values["data.augment.mean"] == [0.4914, 0.4822, 0.4465]  # CIFAR-10's own, set by the base
 
 
