@@ -77,15 +77,17 @@ screen_trial() {
     && commit_rows "Recipe screen: $method $tag from search trial $trial (measured)"
 }
 
-# reference METHOD VARIANT STEPS: a named recipe change (cifar10_steps.py's VARIANTS) trained STEPS steps
-# on the proxy from the shipped recipe, beside the study's confirmation (the same held-out images)
+# reference METHOD VARIANT STEPS [TRIAL [KEY=VALUE...]]: a named recipe change (cifar10_steps.py's VARIANTS)
+# trained STEPS steps on the proxy from the shipped recipe (or from search trial TRIAL, with --set
+# overrides on top), beside the study's confirmation (the same held-out images)
 reference() {
-  local method=$1 variant=$2 steps=$3 tag=$2_steps$3
+  local method=$1 variant=$2 steps=$3 trial=${4:-}; shift 3; [ $# -gt 0 ] && shift
+  local tag=${variant}${trial:+_t$trial}_steps$steps
   [ -f "$RESULTS/screen/$method/$tag.json" ] && return 0
   wait_unpaused
   echo "== $(date -u '+%F %T') screen $method $tag"
-  python screen.py --method "$method" --variant "$variant" --steps "$steps" --report-every 500 --tag "$tag" --runs "$RUNS/search" > /dev/null \
-    && commit_rows "Recipe screen: $method $tag, beside the confirmation (measured)"
+  python screen.py --method "$method" --variant "$variant" ${trial:+--from-trial "$trial"} --steps "$steps" --report-every 500 \
+    --tag "$tag" --runs "$RUNS/search" "${@/#/--set=}" > /dev/null && commit_rows "Recipe screen: $method $tag, beside the confirmation (measured)"
 }
 
 # study METHOD: its TRIALS Optuna trials, one process and one commit per trial
@@ -116,9 +118,15 @@ for stage in $STAGES; do
     search)
       for m in simclr imsvd vicreg entrec emi; do study "$m"; done ;;
     confirm)  # after the studies: each winner against trial 1 at 2,000 steps (about an hour a method);
-              # SimCLR also against the plain loop's recipe (its target), which the search did not draw
+              # SimCLR also against the plain loop's recipe (its target), which the search did not draw and
+              # which won; so every other searched method also gets the plain loop's optimizer and crop on
+              # its study winner's loss and projector (plain_optim; EMI with its entropy term, the only EMI
+              # variant whose score rose during training), one such run each (equal tuning effort)
       confirm simclr; reference simclr plain_recipe 2000
-      for m in imsvd vicreg entrec emi; do confirm "$m"; done ;;
+      confirm imsvd; reference imsvd plain_optim 2000 12
+      confirm vicreg; reference vicreg plain_optim 2000 8
+      confirm entrec; reference entrec plain_optim 2000 9
+      confirm emi; reference emi plain_optim 2000 10 model.method.entropy_weight=1.0 ;;
     dino)  # DINO's CPU recipe (solo-learn's) collapses to a uniform teacher: it against head batch
            # norm, a constant teacher temperature 0.04, both, and lightly's CIFAR-10 benchmark recipe
            # (one 2048 hidden layer with batch norm, 256 bottleneck, 2,048 prototypes, teacher 0.04,
