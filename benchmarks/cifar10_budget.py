@@ -97,9 +97,10 @@ STUDIES: dict[str, list[tuple[str, float | None, list[str]]]] = {
 }
 
 
-def recipe(method: str) -> dict[str, Any]:
-    """The resolved settings of ``cifar10_cpu/<method>.yaml`` (its family base and its own
-    keys merged, as ``infossl pretrain --print_config`` shows them), as nested dicts."""
+def recipe(method: str, config: str | None = None) -> dict[str, Any]:
+    """The resolved settings of ``cifar10_cpu/<method>.yaml`` (or of the file ``config``): its
+    family base and its own keys merged, as ``infossl pretrain --print_config`` shows them, as
+    nested dicts."""
     import contextlib
     import io
 
@@ -109,7 +110,7 @@ def recipe(method: str) -> dict[str, Any]:
 
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed), contextlib.suppress(SystemExit):
-        build_cli(["--config", f"cifar10_cpu/{method}.yaml", "--print_config"])
+        build_cli(["--config", config or f"cifar10_cpu/{method}.yaml", "--print_config"])
     return yaml.safe_load(printed.getvalue())
 
 

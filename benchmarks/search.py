@@ -15,7 +15,10 @@ SQLite (``runs/search/<method>.db``), so a stopped search continues where it was
 file (a fresh clone) the study is rebuilt from its committed rows first.
 
 Trial 1 of every study is the method's shipped recipe (``cifar10_cpu/<method>.yaml``, whose
-comment names its source), enqueued before TPE proposes anything. The space: optimizer (SGD or
+comment names its source), enqueued before TPE proposes anything. The study keeps a copy of that
+recipe beside its rows (``recipe_before_search.yaml``) and trains every trial from the copy, so
+shipping the study's winner later does not change what its trials, confirmations and screens
+mean. The space: optimizer (SGD or
 LARS), learning rate and weight decay (log scale), the crop's minimum area, the warm-up
 fraction, the projector's hidden width, depth and output size, and each method's own settings
 (SPACES). Each trial writes a JSON row (parameters, state, held-out score, intermediate
@@ -27,6 +30,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
+import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -96,9 +101,33 @@ SPACES: dict[str, Space] = {
 OPTIM_KEYS = ("optimizer", "lr", "weight_decay", "warmup_fraction")
 
 
+def study_recipe(method: str) -> Path:
+    """The recipe the method's study searches around: the copy of ``cifar10_cpu/<method>.yaml``
+    pinned when the study began (:func:`pin_study_recipe`), or the shipped recipe before that."""
+    pinned = RESULTS_DIR / FOLDER / method / "recipe_before_search.yaml"
+    return pinned if pinned.is_file() else RECIPES / f"{method}.yaml"
+
+
+def pin_study_recipe(method: str) -> None:
+    """Keep a copy of the shipped recipe beside the study's rows, once, before its first trial."""
+    pinned = RESULTS_DIR / FOLDER / method / "recipe_before_search.yaml"
+    if not pinned.is_file():
+        pinned.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(RECIPES / f"{method}.yaml", pinned)
+
+
+def study_config(method: str, run_dir: Path) -> str:
+    """:func:`study_recipe` as a ``--config`` file: copied into ``run_dir`` beside the family base
+    it includes (``config: _base.yaml``)."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copy(RECIPES / "_base.yaml", run_dir / "_base.yaml")
+    return str(shutil.copy(study_recipe(method), run_dir / f"{method}_recipe_before_search.yaml"))
+
+
 def shipped_params(method: str) -> dict[str, Any]:
-    """The shipped recipe as a point of the search space (trial 1)."""
-    config = recipe(method)
+    """The recipe the study began from as a point of the search space (trial 1)."""
+    with tempfile.TemporaryDirectory() as folder:
+        config = recipe(method, study_config(method, Path(folder)))
     optim, init = config["model"]["optim"], config["model"]["method"]["init_args"]
     projector = list(init["projector"])
     params = {
@@ -122,11 +151,12 @@ def shipped_params(method: str) -> dict[str, Any]:
     return params
 
 
-def proxy_args(method: str, data: Path, run_dir: Path, steps: int, seed: int) -> list[str]:
-    """``infossl pretrain`` arguments of one proxy run of ``cifar10_cpu/<method>.yaml``: float32,
-    ``steps`` steps, no monitors (the caller scores the held-out split), one final checkpoint."""
+def proxy_args(method: str, data: Path, run_dir: Path, steps: int, seed: int, config: str | None = None) -> list[str]:
+    """``infossl pretrain`` arguments of one proxy run of ``config`` (default: the shipped
+    ``cifar10_cpu/<method>.yaml``): float32, ``steps`` steps, no monitors (the caller scores the
+    held-out split), one final checkpoint."""
     return [
-        "--config", f"cifar10_cpu/{method}.yaml", "--run_dir", str(run_dir), "--data.path", str(data),
+        "--config", config or f"cifar10_cpu/{method}.yaml", "--run_dir", str(run_dir), "--data.path", str(data),
         "--seed_everything", str(seed), "--trainer.max_steps", str(steps), "--trainer.max_epochs", "-1",
         "--trainer.precision", "32-true", "--trainer.limit_val_batches", "0", "--trainer.enable_progress_bar", "false",
         "--knn.every_n_epochs", "0", "--diagnostics.every_n_epochs", "0", "--online_probe.enabled", "false",
@@ -135,8 +165,8 @@ def proxy_args(method: str, data: Path, run_dir: Path, steps: int, seed: int) ->
 
 
 def pretrain_args(method: str, settings: dict[str, Any], data: Path, run_dir: Path, steps: int, seed: int) -> list[str]:
-    """``infossl pretrain`` arguments of one trial: the recipe with ``settings`` applied."""
-    args = proxy_args(method, data, run_dir, steps, seed) + [
+    """``infossl pretrain`` arguments of one trial: the study's recipe with ``settings`` applied."""
+    args = proxy_args(method, data, run_dir, steps, seed, study_config(method, run_dir)) + [
         "--model.optim.name", settings["optimizer"], "--model.optim.lr", repr(settings["lr"]),
         "--model.optim.weight_decay", repr(settings["weight_decay"]), "--model.optim.warmup_fraction", repr(settings["warmup_fraction"]),
         "--data.augment.crop_scale", f"[{settings['crop_min']!r}, 1.0]",
@@ -397,14 +427,13 @@ def significant(value: Any, digits: int = 3) -> Any:
 
 
 def recipe_overlay(method: str, params: dict[str, Any], provenance: str) -> str:
-    """``cifar10_cpu/<method>.yaml`` with a trial's settings in place of the searched keys (the
-    others kept), under a first comment line ``provenance`` (the study and the trial) followed
-    by the shipped recipe's own comment; floats to 3 significant digits."""
+    """The study's recipe (:func:`study_recipe`) with a trial's settings in place of the searched
+    keys (the others kept), under a first comment line ``provenance`` (the study and the trial)
+    followed by that recipe's own comment; floats to 3 significant digits."""
     import optuna
     import yaml
 
-    path = RECIPES / f"{method}.yaml"
-    text = path.read_text()
+    text = study_recipe(method).read_text()
     overlay = yaml.safe_load(text)
     settings = {key: significant(value) for key, value in SPACES[method](optuna.trial.FixedTrial(params)).items()}
     init = overlay["model.method"]["init_args"]
@@ -475,6 +504,7 @@ def main() -> None:
         return
     study = study_for(args.method, args.runs, args.seed)
     if not study.trials:
+        pin_study_recipe(args.method)
         study.enqueue_trial(shipped_params(args.method))
     # a trial that was running when an earlier process stopped stays RUNNING in the storage:
     # close it as failed and run its point again (one search process per study at a time)
