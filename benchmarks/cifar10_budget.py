@@ -369,7 +369,7 @@ def supervised_reference(
 
         def configure_optimizers(self):
             optimizer = torch.optim.SGD(self.parameters(), lr=0.1 * batch_size / 256, momentum=0.9, weight_decay=5e-4)
-            schedule = lambda step: cosine_decay(self.progress(), 0.001)  # noqa: E731
+            schedule = lambda step: cosine_decay(self.progress(), 0.001)
             return {"optimizer": optimizer, "lr_scheduler": {"scheduler": torch.optim.lr_scheduler.LambdaLR(optimizer, schedule), "interval": "step"}}
 
     L.seed_everything(seed)

@@ -10,8 +10,9 @@ is rendered as a plain table of its rows.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 HERE = ROOT / "benchmarks"
@@ -306,7 +307,7 @@ def render_tuning(result: dict[str, Any]) -> str:
 
 
 def render_speed_losses(result: dict[str, Any]) -> str:
-    goal = lambda r: 0.5 if r["objective"].startswith("infonce") else 1.0  # noqa: E731
+    goal = lambda r: 0.5 if r["objective"].startswith("infonce") else 1.0
     return section(
         "Loss speed against lightly",
         (

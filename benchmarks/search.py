@@ -33,13 +33,12 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import lightning as L
-import numpy as np
 import torch
-
 from cifar10_budget import proxy_npz, recipe, write_row
 from common import RESULTS_DIR
 

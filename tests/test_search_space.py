@@ -14,9 +14,9 @@ import pytest
 from infossl.cli.pretrain import build_cli
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-import search  # noqa: E402
+import search
 
-from pipeline_helpers import CPU_TRAINER, TINY_DATA  # noqa: E402
+from pipeline_helpers import CPU_TRAINER, TINY_DATA
 
 TINY = [*TINY_DATA, *CPU_TRAINER, "--model.backbone.widths", "[8, 16]"]
 
