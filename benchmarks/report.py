@@ -455,7 +455,8 @@ def confirmation_line(method: str) -> str:
     if not rows:
         return ""
     entries = [f"trial {r['trial']} {r['held_out_knn20']:.2f} (seed {r['seed']}, {r['steps']:,} steps, {r['seconds_per_step']} s/step)" for r in rows]
-    return "Confirmation at 2,000 steps on the same held-out images (`search.py --confirm 2000`): " + "; ".join(entries)
+    steps = max(r["steps"] for r in rows)
+    return f"Confirmation at {steps:,} steps on the same held-out images (`search.py --confirm {steps}`): " + "; ".join(entries)
 
 
 def render_search(result: dict[str, Any]) -> str:
