@@ -57,37 +57,30 @@ row() {
     && commit_rows "CIFAR-10 at 2,000 steps: $tag (measured)"
 }
 
-# screen METHOD TAG [KEY=VALUE...]: one 400-step proxy run of a recipe change (screen.py)
+# screen METHOD TAG [KEY=VALUE...]: one 400-step proxy run of a recipe change (screen.py) from the
+# shipped recipe, or from where FROM (screen.py arguments, e.g. "--from-trial 7") says
 screen() {
   local method=$1 tag=$2; shift 2
   [ -f "$RESULTS/screen/$method/$tag.json" ] && return 0
   wait_unpaused
-  echo "== $(date -u '+%F %T') screen $method $tag"
-  python screen.py --method "$method" --tag "$tag" --runs "$RUNS/search" "${@/#/--set=}" > /dev/null \
-    && commit_rows "Recipe screen: $method $tag (measured)"
+  echo "== $(date -u '+%F %T') screen $method $tag${FROM:+ ($FROM)}"
+  python screen.py --method "$method" --tag "$tag" --runs "$RUNS/search" ${FROM:-} "${@/#/--set=}" > /dev/null \
+    && commit_rows "Recipe screen: $method $tag${FROM:+ ($FROM)} (measured)"
 }
 
 # screen_trial METHOD TRIAL TAG [KEY=VALUE...]: the same, from trial TRIAL of the method's search
 screen_trial() {
-  local method=$1 trial=$2 tag=$3; shift 3
-  [ -f "$RESULTS/screen/$method/$tag.json" ] && return 0
-  wait_unpaused
-  echo "== $(date -u '+%F %T') screen $method $tag (from search trial $trial)"
-  python screen.py --method "$method" --from-trial "$trial" --tag "$tag" --runs "$RUNS/search" "${@/#/--set=}" > /dev/null \
-    && commit_rows "Recipe screen: $method $tag from search trial $trial (measured)"
+  local method=$1 trial=$2; shift 2
+  FROM="--from-trial $trial" screen "$method" "$@"
 }
 
 # reference METHOD VARIANT STEPS [TRIAL [KEY=VALUE...]]: a named recipe change (cifar10_steps.py's VARIANTS)
-# trained STEPS steps on the proxy from the shipped recipe (or from search trial TRIAL, with --set
+# trained STEPS steps on the proxy from the shipped recipe (or from search trial TRIAL, with KEY=VALUE
 # overrides on top), beside the study's confirmation (the same held-out images)
 reference() {
   local method=$1 variant=$2 steps=$3 trial=${4:-}; shift 3; [ $# -gt 0 ] && shift
-  local tag=${variant}${trial:+_t$trial}_steps$steps
-  [ -f "$RESULTS/screen/$method/$tag.json" ] && return 0
-  wait_unpaused
-  echo "== $(date -u '+%F %T') screen $method $tag"
-  python screen.py --method "$method" --variant "$variant" ${trial:+--from-trial "$trial"} --steps "$steps" --report-every 500 \
-    --tag "$tag" --runs "$RUNS/search" "${@/#/--set=}" > /dev/null && commit_rows "Recipe screen: $method $tag, beside the confirmation (measured)"
+  FROM="--variant $variant${trial:+ --from-trial $trial} --steps $steps --report-every 500" \
+    screen "$method" "${variant}${trial:+_t$trial}_steps$steps" "$@"
 }
 
 # study METHOD: its TRIALS Optuna trials, one process and one commit per trial
