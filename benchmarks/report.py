@@ -459,6 +459,17 @@ def confirmation_line(method: str) -> str:
     return f"Confirmation at {steps:,} steps on the same held-out images (`search.py --confirm {steps}`): " + "; ".join(entries)
 
 
+def long_screens_line(method: str, steps: int = 2000) -> str:
+    """The method's screens trained ``steps`` steps (``screen.py --steps``: recipes the study did
+    not draw, beside its confirmation on the same held-out images); empty when there are none."""
+    rows = [json.loads(p.read_text())["row"] for p in sorted((RESULTS_DIR / "screen" / method).glob("*.json"))]
+    rows = [r for r in rows if r["steps"] == steps]
+    if not rows:
+        return ""
+    entries = [f"{r['tag']} {r['held_out_knn20']:.2f} (seed {r['seed']}, {r['seconds_per_step']} s/step)" for r in rows]
+    return f"Outside the study at {steps:,} steps on the same held-out images (`screen.py --steps {steps}`, rows in the screens section): " + "; ".join(entries)
+
+
 def render_search(result: dict[str, Any]) -> str:
     parts = [
         "## Recipe search (Optuna)\n\n"
@@ -478,6 +489,8 @@ def render_search(result: dict[str, Any]) -> str:
             lines.append("\nImportances (" + r["importances_from"] + "): " + ", ".join(f"{k} {v}" for k, v in r["importances"].items()))
         if confirmed := confirmation_line(r["method"]):
             lines.append("\n" + confirmed)
+        if outside := long_screens_line(r["method"]):
+            lines.append("\n" + outside)
         if r.get("failures"):
             lines.append("\nFailed (diverged or invalid; each counts against the budget): " + "; ".join(
                 f"trial {f['trial']} ({f['optimizer']}, lr {f['lr']}): {f['error'].split(':')[0]}"
