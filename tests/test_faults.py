@@ -191,3 +191,31 @@ def test_a_kill_during_a_checkpoint_write_leaves_the_previous_one_loadable(tmp_p
     writer.wait()
     state = torch.load(path, weights_only=True)
     assert state["global_step"] == 1 and torch.equal(state["w"], torch.zeros(3))
+
+
+def test_the_resumable_csv_logger_keeps_earlier_rows_and_only_rank_zero_touches_them(tmp_path, monkeypatch) -> None:
+    from lightning.fabric.utilities.rank_zero import rank_zero_only
+    from lightning.pytorch.loggers.logger import DummyExperiment
+
+    from infossl.cli.pretrain import ResumableCSVLogger
+
+    def logger(keep_previous: bool) -> ResumableCSVLogger:
+        return ResumableCSVLogger(save_dir=tmp_path, name="", version="", keep_previous=keep_previous)
+
+    earlier = "epoch,step,train/loss\n0,1,2.5\n"
+    (tmp_path / "metrics.csv").write_text(earlier)
+    # another DDP rank: no experiment and no file access, so it cannot race rank 0 recreating the file
+    with monkeypatch.context() as patch:
+        patch.setattr(rank_zero_only, "rank", 1)
+        patch.setattr(Path, "read_text", lambda *_: pytest.fail("rank 1 read metrics.csv"))
+        patch.setattr(Path, "is_file", lambda *_: pytest.fail("rank 1 looked for metrics.csv"))
+        assert isinstance(logger(True).experiment, DummyExperiment)
+    assert (tmp_path / "metrics.csv").read_text() == earlier
+    resumed = logger(True)
+    resumed.log_metrics({"train/loss": 1.5}, step=2)
+    resumed.save()
+    assert (tmp_path / "metrics.csv").read_text().startswith(earlier) and "1.5" in (tmp_path / "metrics.csv").read_text()
+    fresh = logger(False)
+    fresh.log_metrics({"train/loss": 0.5}, step=1)
+    fresh.save()
+    assert "2.5" not in (tmp_path / "metrics.csv").read_text()

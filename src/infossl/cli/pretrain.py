@@ -17,6 +17,7 @@ from lightning.fabric.plugins import CheckpointIO
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningCLI
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+from lightning.pytorch.loggers.logger import rank_zero_experiment
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
 from infossl.cli.configs import resolve_config_args
@@ -49,13 +50,16 @@ class ResumableCSVLogger(CSVLogger):
     """CSVLogger that, when resuming (``keep_previous``), keeps the rows of earlier
     sessions of the run (Lightning's deletes ``metrics.csv`` when a new session
     starts); rows of steps repeated after a resume follow the earlier ones, so the
-    last row of a step is current. A fresh run into an existing folder starts a new file."""
+    last row of a step is current. A fresh run into an existing folder starts a new file.
+    Only global rank 0 touches the file (as Lightning's own logger): under DDP another rank
+    reading it while rank 0 recreates it would fail."""
 
     def __init__(self, *args: Any, keep_previous: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.keep_previous = keep_previous
 
     @property
+    @rank_zero_experiment
     def experiment(self):
         if self._experiment is not None:
             return self._experiment
