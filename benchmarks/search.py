@@ -100,16 +100,21 @@ SPACES: dict[str, Space] = {
 OPTIM_KEYS = ("optimizer", "lr", "weight_decay", "warmup_fraction")
 
 
+def pinned_recipe(method: str) -> Path:
+    """Where the study keeps its copy of the recipe it began from, beside its rows."""
+    return RESULTS_DIR / FOLDER / method / "recipe_before_search.yaml"
+
+
 def study_recipe(method: str) -> Path:
     """The recipe the method's study searches around: the copy of ``cifar10_cpu/<method>.yaml``
     pinned when the study began (:func:`pin_study_recipe`), or the shipped recipe before that."""
-    pinned = RESULTS_DIR / FOLDER / method / "recipe_before_search.yaml"
+    pinned = pinned_recipe(method)
     return pinned if pinned.is_file() else RECIPES / f"{method}.yaml"
 
 
 def pin_study_recipe(method: str) -> None:
     """Keep a copy of the shipped recipe beside the study's rows, once, before its first trial."""
-    pinned = RESULTS_DIR / FOLDER / method / "recipe_before_search.yaml"
+    pinned = pinned_recipe(method)
     if not pinned.is_file():
         pinned.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(RECIPES / f"{method}.yaml", pinned)
