@@ -128,7 +128,7 @@ def study_config(method: str, run_dir: Path) -> str:
     return str(shutil.copy(study_recipe(method), run_dir / f"{method}_recipe_before_search.yaml"))
 
 
-def shipped_params(method: str) -> dict[str, Any]:
+def trial_one_params(method: str) -> dict[str, Any]:
     """The recipe the study began from as a point of the search space (trial 1)."""
     with tempfile.TemporaryDirectory() as folder:
         config = recipe(method, study_config(method, Path(folder)))
@@ -509,7 +509,7 @@ def main() -> None:
     study = study_for(args.method, args.runs, args.seed)
     if not study.trials:
         pin_study_recipe(args.method)
-        study.enqueue_trial(shipped_params(args.method))
+        study.enqueue_trial(trial_one_params(args.method))
     # a trial that was running when an earlier process stopped stays RUNNING in the storage:
     # close it as failed and run its point again (one search process per study at a time)
     for stale in [t for t in study.trials if t.state == optuna.trial.TrialState.RUNNING]:

@@ -28,7 +28,7 @@ def resolved_model(args: list[str]):
 
 @pytest.mark.parametrize("method", sorted(search.SPACES))
 def test_trial_one_is_the_recipe_the_study_began_from(method, tmp_path) -> None:
-    settings = search.SPACES[method](optuna.trial.FixedTrial(search.shipped_params(method)))
+    settings = search.SPACES[method](optuna.trial.FixedTrial(search.trial_one_params(method)))
     trial_model, trial_data = resolved_model(search.pretrain_args(method, settings, Path("unused.npz"), tmp_path, 400, 0))
     shipped_model, shipped_data = resolved_model(["--config", search.study_config(method, tmp_path / "pinned"), "--run_dir", str(tmp_path)])
     assert trial_model.optim_config == shipped_model.optim_config
@@ -87,7 +87,7 @@ def same_recipe(a, b) -> None:
 @pytest.mark.parametrize("method", sorted(search.SPACES))
 def test_trial_one_written_as_a_recipe_is_the_recipe_the_study_began_from(method, tmp_path) -> None:
     pinned = resolved_model(["--config", search.study_config(method, tmp_path / "pinned")])
-    same_recipe(written_recipe(method, search.shipped_params(method), tmp_path), pinned)
+    same_recipe(written_recipe(method, search.trial_one_params(method), tmp_path), pinned)
 
 
 def test_shipping_a_new_recipe_does_not_change_what_a_study_trains(tmp_path, monkeypatch) -> None:
@@ -100,11 +100,11 @@ def test_shipping_a_new_recipe_does_not_change_what_a_study_trains(tmp_path, mon
     pinned.write_text(pinned.read_text() + "model.optim.min_lr_ratio: 0.25\n")
     search.pin_study_recipe("vicreg")  # once: a pinned copy is kept
     assert pinned.read_text().endswith("min_lr_ratio: 0.25\n")
-    settings = search.SPACES["vicreg"](optuna.trial.FixedTrial(search.shipped_params("vicreg")))
+    settings = search.SPACES["vicreg"](optuna.trial.FixedTrial(search.trial_one_params("vicreg")))
     model, _ = resolved_model(search.pretrain_args("vicreg", settings, Path("unused.npz"), tmp_path, 400, 0))
     shipped, _ = resolved_model(["--config", "cifar10_cpu/vicreg.yaml"])
     assert model.optim_config.min_lr_ratio == 0.25 != shipped.optim_config.min_lr_ratio
-    assert "min_lr_ratio: 0.25" in search.recipe_overlay("vicreg", search.shipped_params("vicreg"), "test")
+    assert "min_lr_ratio: 0.25" in search.recipe_overlay("vicreg", search.trial_one_params("vicreg"), "test")
 
 
 @pytest.mark.parametrize("method", sorted(search.SPACES))
