@@ -124,7 +124,10 @@ for stage in $STAGES; do
       reference entrec plain_optim 2000 9
       confirm vicreg
       reference emi plain_optim 2000 10 model.method.entropy_weight=1.0
-      for m in imsvd entrec emi; do confirm "$m"; done ;;
+      for m in imsvd entrec emi; do confirm "$m"; done
+      # EntRec as a drop-in objective: the published loss (trial 1, kappa 10) in SimCLR's shipped recipe
+      # (its optimizer, crop and 512-128 projector), only the loss differs from the host's 60.26
+      reference entrec plain_recipe 2000 1 ;;
     dino)  # DINO's CPU recipe (solo-learn's) collapses to a uniform teacher: it against head batch
            # norm, a constant teacher temperature 0.04, both, and lightly's CIFAR-10 benchmark recipe
            # (one 2048 hidden layer with batch norm, 256 bottleneck, 2,048 prototypes, teacher 0.04,
