@@ -27,6 +27,11 @@ class EMI(JointEmbeddingMethod):
     ``groups="auto"`` (not in the paper): the MI summed over the fewest groups of dimensions
     that keep every block below that size.
 
+    The CPU recipe (``cifar10_cpu/emi.yaml``) differs from the paper's pure -I: it adds the views'
+    second-order entropies (``entropy_weight=1``). The MI alone does not penalize redundancy, and
+    trained with it the embedding grows redundant and the backbone falls below its random
+    initialization on CIFAR-10 (docs/information_methods.md).
+
     Args:
         projector: output sizes of the projector's layers (the last is D).
         **loss_args: the settings of :class:`~infossl.losses.EMILoss`: ``eps``,
