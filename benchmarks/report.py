@@ -256,7 +256,7 @@ def render_study(result: dict[str, Any]) -> str:
         "views put a variable in the same state; the diagonal term cannot go below the diagonal floor\n"
         "s log(s/K), which equals -log K only at s = 1; confidence = mean largest state probability.\n"
         "What the studies show: [analysis.md](analysis.md).\n\n"
-        f"- command: `python benchmarks/cifar10_budget.py --study METHOD` (commit and date: per row)\n"
+        "- command: `python benchmarks/cifar10_budget.py --study METHOD` (commit and date: per row)\n"
         + machine_line(result) + "\n\n"
         + "\n\n".join(tables)
     )
@@ -276,7 +276,7 @@ def render_epochs(result: dict[str, Any]) -> str:
         "for the same number of epochs, the learning rate scaled linearly with the batch (the recipes' \n"
         "`scale_lr_by_batch`); tuned settings as in the budget table. Drop = accuracy at 256 minus accuracy here\n"
         "(positive: worse than at 256).\n\n"
-        f"- command: `python benchmarks/cifar10_budget.py --method METHOD --batch-size B --epochs E` (commit and date: per row)\n"
+        "- command: `python benchmarks/cifar10_budget.py --method METHOD --batch-size B --epochs E` (commit and date: per row)\n"
         + machine_line(result) + "\n\n"
         + table(
             ["method", "batch", "epochs", "lr (scaled)", "steps", "train (min)", "kNN-20", "kNN-200", "linear",
@@ -296,7 +296,7 @@ def render_tuning(result: dict[str, Any]) -> str:
         "scored by kNN-20 top-1 on 1,000 other training images (the test split is never used): (1) the\n"
         "recipe, (2) the recipe's learning rate x 2, (3) the better learning rate with the method's key\n"
         "hyper-parameter changed.\n\n"
-        f"- command: `python benchmarks/cifar10_budget.py --tune METHOD` (commit and date: per row)\n"
+        "- command: `python benchmarks/cifar10_budget.py --tune METHOD` (commit and date: per row)\n"
         + machine_line(result) + "\n\n"
         + table(
             ["method", "trial", "lr", "params", "steps", "held-out kNN-20", "held-out kNN-200", "feature rank", "load", "machine speed", "commit", "date"],

@@ -12,7 +12,6 @@ import torch
 from infossl.data import SSLDataModule, SyntheticConfig
 from infossl.data.augment import AugmentConfig, MultiViewAugment
 from infossl.errors import InputError
-from infossl.losses import LossOutput
 from infossl.methods import BYOL, DINO, EntRecDINO, IMSVD, SimCLR
 from infossl.methods.base import average_outputs, encode_views, joint_pairs, teacher_pairs
 from infossl.models import BackboneSpec

@@ -25,7 +25,7 @@ def _class_parameters(class_path: str) -> list[str]:
         parser.add_class_arguments(cls, "init")
     except (ImportError, AttributeError, ValueError):
         return []
-    return [key.removeprefix("init.") for key in parser.get_defaults().keys()]
+    return [key.removeprefix("init.") for key in parser.get_defaults()]
 
 
 def _suggest(bad: str, valid: list[str]) -> str:
