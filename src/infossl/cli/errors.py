@@ -25,7 +25,7 @@ def _class_parameters(class_path: str) -> list[str]:
         parser.add_class_arguments(cls, "init")
     except (ImportError, AttributeError, ValueError):
         return []
-    return [key.removeprefix("init.") for key in parser.get_defaults()]
+    return [key.removeprefix("init.") for key in parser.get_defaults().keys()]  # keys(): every nested key, flattened (iterating a Namespace is not)
 
 
 def _suggest(bad: str, valid: list[str]) -> str:
