@@ -153,10 +153,12 @@ for stage in $STAGES; do
         for batch in 128 64; do row byol "$seed" "" "$batch"; row entrec_byol "$seed" "" "$batch"; done
       done ;;
     table)
+      # the eight methods and the references at both seeds first (the recipes' table), then the DINO rows
       for seed in 0 1; do
-        for m in plain simclr vicreg imsvd entrec emi byol barlow entrec_byol dino entrec_dino; do row "$m" "$seed"; done
+        for m in plain simclr vicreg imsvd entrec emi byol barlow entrec_byol; do row "$m" "$seed"; done
         row random "$seed"; row supervised "$seed"
-      done ;;
+      done
+      for seed in 0 1; do row dino "$seed"; row entrec_dino "$seed"; done ;;
     information)  # the information objectives' directions from their search winners, on the proxy, one
                   # seed; SimCLR and VICReg get as many screens from their own winners (equal tuning
                   # effort); in rounds, one screen per method each, so that a queue stopped part-way
