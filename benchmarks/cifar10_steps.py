@@ -77,6 +77,9 @@ VARIANTS: dict[str, list[str]] = {
         "--data.augment.crop_scale", "[0.14, 1.0]", "--data.augment.local_crops", "4",
         "--data.augment.local_image_size", "16", "--data.augment.local_crop_scale", "[0.05, 0.14]",
     ],
+    # torchvision's colour-jitter formulas (the plain loop's, lightly's and solo-learn's) in place of
+    # kornia's ColorJiggle: the one augmentation difference between the plain loop and infossl's SimCLR
+    "torchvision_jitter": ["--data.augment.jitter_style", "torchvision"],
 }
 
 

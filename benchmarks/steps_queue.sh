@@ -14,6 +14,7 @@
 # --from-trial), with as many screens for SimCLR and VICReg;
 # "fixed" runs the rows whose recipes the search does not change (unsearched methods, references);
 # "bf16" runs SimCLR's table rows under bf16 autocast where the CPU computes bf16 natively;
+# "jitter" runs SimCLR's rows with torchvision's colour-jitter formulas;
 # "diagnose" diagnoses every finished trial (diagnose_trials.py); "cost" times a step of every
 # recipe (step_cost.py);
 # "multicrop" runs SimCLR, IMSVD and DINO with 2 global + 4 local crops; "batchsize" runs SimCLR,
@@ -224,6 +225,8 @@ for stage in $STAGES; do
       else
         echo "bf16: this CPU has no native bf16 (avx512_bf16, amx_bf16): skipped"
       fi ;;
+    jitter)  # SimCLR with torchvision's colour-jitter formulas (the plain loop's) against its table rows
+      for seed in 0 1; do row simclr "$seed" torchvision_jitter; done ;;
     cost)  # once the winners ship: seconds per step of every recipe relative to SimCLR, in one process
       wait_unpaused
       echo "== $(date -u '+%F %T') step cost"

@@ -54,6 +54,14 @@ class AugmentConfig:
             by default (the torchvision and timm convention), whatever the data: set
             your data's own (the CIFAR-10 recipes set CIFAR-10's).
         views: per-view settings, used when preset is "custom".
+        jitter_style: the colour-jitter formulas. "torchvision": torchvision's
+            ``ColorJitter`` (kornia's ``ColorJitter``), which lightly, solo-learn and the
+            PyTorch ports of SimCLR, BYOL, VICReg and DINO use: brightness multiplies the
+            image, contrast blends it with its grayscale mean, saturation with its
+            grayscale, hue shifts in HSV. "jiggle": kornia's ``ColorJiggle``, this
+            library's first choice: brightness adds an offset, contrast multiplies the
+            image, saturation and hue are changed in HSV. Both apply the four steps in a
+            random order.
         local_crops: multi-crop (Caron et al., SwAV and DINO): this many small crops per
             image in addition to the two global views (0: two views only). Local crops are
             views 2, 3, ...: colour jitter and grayscale as the first global view, blur with
@@ -72,6 +80,7 @@ class AugmentConfig:
     mean: tuple[float, float, float] = IMAGENET_MEAN
     std: tuple[float, float, float] = IMAGENET_STD
     views: list[ViewConfig] = field(default_factory=lambda: [ViewConfig(), ViewConfig()])
+    jitter_style: Literal["torchvision", "jiggle"] = "jiggle"
     local_crops: int = 0
     local_image_size: int | None = None
     local_crop_scale: tuple[float, float] = (0.05, 0.14)
@@ -111,14 +120,18 @@ class AugmentConfig:
         return views
 
 
-def _view_pipeline(view: ViewConfig, size: int, crop: bool = True) -> nn.Module:
+def _view_pipeline(view: ViewConfig, size: int, crop: bool = True, jitter_style: str = "jiggle") -> nn.Module:
     import kornia.augmentation as K
+
+    jitters = {"torchvision": K.ColorJitter, "jiggle": K.ColorJiggle}
+    if jitter_style not in jitters:
+        raise InputError(f"data.augment.jitter_style={jitter_style!r}; expected 'torchvision' or 'jiggle'")
 
     ops: list[nn.Module] = [K.RandomResizedCrop((size, size), scale=view.crop_scale)] if crop else []
     if view.flip_p > 0:
         ops.append(K.RandomHorizontalFlip(p=view.flip_p))
     if view.jitter_p > 0:
-        ops.append(K.ColorJiggle(*view.jitter, p=view.jitter_p))
+        ops.append(jitters[jitter_style](*view.jitter, p=view.jitter_p))
     if view.grayscale_p > 0:
         ops.append(K.RandomGrayscale(p=view.grayscale_p))
     if view.blur_p > 0:
@@ -158,7 +171,9 @@ class MultiViewAugment(nn.Module):
     def __init__(self, config: AugmentConfig, image_size: int, seed: int = 0, cropped: bool = False) -> None:
         super().__init__()
         self.cropped = cropped
-        self.views = nn.ModuleList(_view_pipeline(v, size, crop=not cropped) for v, size in config.sized_views(image_size))
+        self.views = nn.ModuleList(
+            _view_pipeline(v, size, crop=not cropped, jitter_style=config.jitter_style) for v, size in config.sized_views(image_size)
+        )
         self.normalize = Normalize(config.mean, config.std)
         generator = torch.Generator().manual_seed(seed)
         self.rng_state = generator.get_state()
