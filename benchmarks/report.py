@@ -28,7 +28,9 @@ def table(header: list[str], rows: list[list[Any]]) -> str:
 
 def machine_line(result: dict[str, Any]) -> str:
     m = result["machine"]
-    return f"- machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']} ({m['torch_threads']} threads, {m['cpu_capability']}), Python {m['python']}"
+    flags = f", flags {' '.join(m['cpu_flags'])}" if m.get("cpu_flags") else ""  # older rows did not record them
+    return (f"- machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']} ({m['torch_threads']} threads, "
+            f"{m['cpu_capability']}{flags}), Python {m['python']}")
 
 
 def runnable(command: str) -> str:
@@ -389,20 +391,21 @@ def render_steps(result: dict[str, Any]) -> str:
             fmt(runs[0].get("images_seen")),
             mean_and_range([r["knn20_top1"] for r in runs]), mean_and_range([r["knn200_top1"] for r in runs]),
             mean_and_range([r["linear_top1"] for r in runs if r.get("linear_top1") is not None]) if any(r.get("linear_top1") is not None for r in runs) else "-",
-            fmt(runs[0].get("feature_rank")), ", ".join(fmt(r.get("images_per_s")) for r in runs),
-            ", ".join(" ".join(r.get("cpu_flags") or []) or "-" for r in runs[:1]), ", ".join(r["commit"] for r in runs),
+            fmt(round(sum(ranks) / len(ranks), 1)) if (ranks := [r["feature_rank"] for r in runs if r.get("feature_rank") is not None]) else "-", ", ".join(fmt(r.get("images_per_s")) for r in runs),
+            "; ".join(dict.fromkeys(" ".join(r.get("cpu_flags") or []) or "-" for r in runs)), ", ".join(r["commit"] for r in runs),
         ])
     return (
         "## CIFAR-10 at 2,000 optimizer steps\n\n"
         "Equal work for every row: 2,000 optimizer steps at batch 256 (about 10.2 epochs), the schedule over\n"
         "those steps, then the final step's backbone evaluated on the 10,000 test images: weighted kNN\n"
         "(k = 20 and 200, T = 0.07, bank: the 50,000 training images) and the L-BFGS linear probe. Values:\n"
-        "the mean over seeds, with the lowest and highest seed in brackets; rows sorted by mean kNN-20.\n"
+        "the mean over seeds, with the lowest and highest seed in brackets (feature rank: the mean); rows sorted by mean kNN-20.\n"
         "Images/s depend on the machine and its load at the time (compare speeds with `speed.py`, in one\n"
         "process). \"plain loop\" is `benchmarks/plain_loop.py` (no infossl code), evaluated through\n"
         "`infossl eval --backbone.name convnet`.\n\n"
         "- command: `python benchmarks/cifar10_steps.py --method METHOD --seed SEED [--variant NAME]` (one row)\n"
-        + machine_line(result) + "\n\n"
+        f"- machines: {result['machine']['cpu']}, {result['machine']['cores']} cores, torch {result['machine']['torch']}; "
+        "the rows' CPU flags differ between sessions (column \"CPU flags\": the distinct sets of a row's seeds)\n\n"
         + table(
             ["method", "variant", "precision", "seeds", "steps", "images seen", "kNN-20", "kNN-200", "linear",
              "feature rank", "images/s", "CPU flags", "commits"],
