@@ -236,6 +236,7 @@ def pretrain_and_evaluate(
         "budget_min": budget_min if epochs is None and steps is None else None,
         "batch_size": batch_size,
         "precision": precision,
+        "jitter_style": cli.datamodule.augment_config.jitter_style,
         "lr": module.optim_config.lr,
         "lr_scaled": module.optim_config.lr * (batch_size / 256 if module.optim_config.scale_lr_by_batch else 1.0),
         "optimizer": module.optim_config.name,
@@ -327,7 +328,8 @@ def study(method: str, data: Path, runs: Path, seed: int) -> None:
 
 
 def supervised_reference(
-    data: Path, run_dir: Path, budget_min: float | None, batch_size: int, seed: int, steps: int | None = None
+    data: Path, run_dir: Path, budget_min: float | None, batch_size: int, seed: int, steps: int | None = None,
+    jitter_style: str = "torchvision",
 ) -> dict[str, Any]:
     """The same backbone and augmentation trained with labels (cross-entropy on one view), for
     ``budget_min`` minutes of training time or, when given, ``steps`` optimizer steps (float32)."""
@@ -373,7 +375,7 @@ def supervised_reference(
             return {"optimizer": optimizer, "lr_scheduler": {"scheduler": torch.optim.lr_scheduler.LambdaLR(optimizer, schedule), "interval": "step"}}
 
     L.seed_everything(seed)
-    datamodule = SSLDataModule(source="npz", path=str(data), batch_size=batch_size, seed=seed, augment=AugmentConfig(preset="simclr", mean=CIFAR10_MEAN, std=CIFAR10_STD))
+    datamodule = SSLDataModule(source="npz", path=str(data), batch_size=batch_size, seed=seed, augment=AugmentConfig(preset="simclr", mean=CIFAR10_MEAN, std=CIFAR10_STD, jitter_style=jitter_style))
     module = Supervised()
     trainer = L.Trainer(
         accelerator="cpu", max_epochs=-1 if steps else 1000, max_steps=steps or -1, precision="32-true",
@@ -389,6 +391,7 @@ def supervised_reference(
     return {
         "method": "supervised (reference)",
         "seed": seed,
+        "jitter_style": jitter_style,
         "budget_min": budget_min,
         "batch_size": batch_size,
         "images_seen": done * batch_size,

@@ -6,6 +6,7 @@
     python benchmarks/cifar10_steps.py --method random --seed 0           # random initialization
     python benchmarks/cifar10_steps.py --method supervised --seed 0       # the same backbone trained with labels
     python benchmarks/cifar10_steps.py --method simclr --precision bf16-mixed --seed 0
+    python benchmarks/cifar10_steps.py --method simclr --jitter-style jiggle --seed 0   # kornia's ColorJiggle
     python benchmarks/cifar10_steps.py --method entrec --batch-size 64 --seed 0   # batch-size robustness
 
 Protocol: 2,000 optimizer steps at batch 256 (about 10.2 epochs of the 50,000 training
@@ -24,7 +25,10 @@ set to base^(B / 256), so that the teacher's decay per epoch is unchanged.
 
 ``--method plain`` runs ``benchmarks/plain_loop.py`` (no infossl code) in its own process and
 evaluates its plain state dict with the same code as ``infossl eval --backbone.name convnet``.
-Rows: ``benchmarks/results/cifar10_steps/<method>[_<variant>]_seed<seed>[_bf16].json``.
+``--jitter-style jiggle`` trains with kornia's ColorJiggle, the colour jitter of the rows measured
+before torchvision's formulas became the default (their files end in ``_jiggle``).
+
+Rows: ``benchmarks/results/cifar10_steps/<method>[_<variant>][_batch<B>]_seed<seed>[_bf16][_jiggle].json``.
 """
 
 from __future__ import annotations
@@ -77,9 +81,6 @@ VARIANTS: dict[str, list[str]] = {
         "--data.augment.crop_scale", "[0.14, 1.0]", "--data.augment.local_crops", "4",
         "--data.augment.local_image_size", "16", "--data.augment.local_crop_scale", "[0.05, 0.14]",
     ],
-    # torchvision's colour-jitter formulas (the plain loop's, lightly's and solo-learn's) in place of
-    # kornia's ColorJiggle: the one augmentation difference between the plain loop and infossl's SimCLR
-    "torchvision_jitter": ["--data.augment.jitter_style", "torchvision"],
 }
 
 
@@ -150,6 +151,8 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=REFERENCE_BATCH,
                         help="train at this batch for the same epochs (steps x 256 / batch), lr and EMA momentum adjusted")
     parser.add_argument("--precision", default="32-true", choices=["32-true", "bf16-mixed"])
+    parser.add_argument("--jitter-style", default="torchvision", choices=["torchvision", "jiggle"],
+                        help="colour-jitter formulas (data.augment.jitter_style)")
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "cifar10.npz")
     parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "steps", help="run folders (checkpoints, logs)")
     parser.add_argument("--force", action="store_true", help="run even when the row exists")
@@ -158,6 +161,8 @@ def main() -> None:
         parser.error(f"--data: {args.data} not found (the CIFAR-10 npz, see ../shared/data/README.md)")
     if (args.variant or args.batch_size != REFERENCE_BATCH) and args.method in ("plain", "random", "supervised"):
         parser.error("--variant and --batch-size apply to the infossl methods")
+    if args.jitter_style != "torchvision" and args.method in ("plain", "random"):
+        parser.error("--jitter-style applies to the infossl methods and the supervised reference")
     if args.batch_size < 2 or (args.steps * REFERENCE_BATCH) % args.batch_size:
         parser.error(f"--batch-size {args.batch_size}: must be >= 2 and divide {args.steps} x {REFERENCE_BATCH} (equal epochs)")
     torch.set_num_threads(min(torch.get_num_threads(), os.cpu_count() or 1))
@@ -165,6 +170,7 @@ def main() -> None:
     tag += f"_batch{args.batch_size}" if args.batch_size != REFERENCE_BATCH else ""
     tag += f"_seed{args.seed}"
     tag += "_bf16" if args.precision == "bf16-mixed" else ""
+    tag += "_jiggle" if args.jitter_style == "jiggle" else ""
     tag += f"_{args.steps}steps" if args.steps != 2000 else ""
     if (RESULTS_DIR / FOLDER / f"{tag}.json").is_file() and not args.force:
         print(f"{FOLDER}/{tag}.json exists (--force to redo it)")
@@ -175,9 +181,9 @@ def main() -> None:
     elif args.method == "random":
         row = {**random_reference(args.data, args.seed), "steps": 0}
     elif args.method == "supervised":  # the same backbone and views trained with labels: a ceiling
-        row = supervised_reference(args.data, args.runs / tag, None, 256, args.seed, steps=args.steps)
+        row = supervised_reference(args.data, args.runs / tag, None, 256, args.seed, steps=args.steps, jitter_style=args.jitter_style)
     else:
-        extra = VARIANTS.get(args.variant, [])
+        extra = VARIANTS.get(args.variant, []) + ["--data.augment.jitter_style", args.jitter_style]
         if args.batch_size != REFERENCE_BATCH:
             extra = extra + batch_size_args(args.method, args.batch_size)
         steps = args.steps * REFERENCE_BATCH // args.batch_size

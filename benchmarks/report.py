@@ -375,17 +375,19 @@ def mean_and_range(values: list[float]) -> str:
 
 def render_steps(result: dict[str, Any]) -> str:
     reference = [r for r in result["rows"] if r.get("batch_size", 256) == 256]
-    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    groups: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {}
     for r in reference:
-        key = (r["method"], r.get("variant") or "-", r.get("precision") or "-")
+        key = (r["method"], r.get("variant") or "-", r.get("precision") or "-", r.get("jitter_style") or "-")
         groups.setdefault(key, []).append(r)
     ordered = sorted(groups.items(), key=lambda item: -sum(r["knn20_top1"] for r in item[1]) / len(item[1]))
     rows = []
     searched = {path.name.removesuffix("_summary.json") for path in (RESULTS_DIR / "search").glob("*_summary.json")}
-    for (method, variant, precision), runs in ordered:
+    for (method, variant, precision, jitter), runs in ordered:
         runs = sorted(runs, key=lambda r: r["seed"])
         if variant == "shipped recipe" and method not in searched:  # references have no variant
             variant = "shipped recipe (not searched)"
+        if jitter == "jiggle":
+            variant = f"{variant}, ColorJiggle" if variant != "-" else "ColorJiggle"
         rows.append([
             method, variant, precision, ", ".join(str(r["seed"]) for r in runs), fmt(runs[0].get("steps")),
             fmt(runs[0].get("images_seen")),
@@ -400,6 +402,8 @@ def render_steps(result: dict[str, Any]) -> str:
         "those steps, then the final step's backbone evaluated on the 10,000 test images: weighted kNN\n"
         "(k = 20 and 200, T = 0.07, bank: the 50,000 training images) and the L-BFGS linear probe. Values:\n"
         "the mean over seeds, with the lowest and highest seed in brackets (feature rank: the mean); rows sorted by mean kNN-20.\n"
+        "Colour jitter: torchvision's formulas (the default), or, in rows marked \"ColorJiggle\", kornia's ColorJiggle (the\n"
+        "default before SimCLR measured better with torchvision's; `--jitter-style jiggle`).\n"
         "Images/s depend on the machine and its load at the time (compare speeds with `speed.py`, in one\n"
         "process). \"plain loop\" is `benchmarks/plain_loop.py` (no infossl code), evaluated through\n"
         "`infossl eval --backbone.name convnet`.\n\n"
@@ -420,7 +424,8 @@ def render_batch_sizes(rows: list[dict[str, Any]]) -> str:
     epochs, and the drop from 256 to 64 (per seed, then mean and range); empty without rows."""
     at: dict[tuple[str, int], dict[int, dict[str, Any]]] = {}
     for r in rows:
-        if (r.get("variant") or "shipped recipe") == "shipped recipe" and (r.get("precision") or "32-true") == "32-true":
+        if ((r.get("variant") or "shipped recipe") == "shipped recipe" and (r.get("precision") or "32-true") == "32-true"
+                and (r.get("jitter_style") or "torchvision") == "torchvision"):
             at.setdefault((r["method"], r.get("batch_size", 256)), {})[r["seed"]] = r
     methods = sorted({method for method, batch in at if batch != 256})
     if not methods:

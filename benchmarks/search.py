@@ -98,6 +98,8 @@ SPACES: dict[str, Space] = {
     },
 }
 OPTIM_KEYS = ("optimizer", "lr", "weight_decay", "warmup_fraction")
+#: the colour jitter of every study row (kornia's ColorJiggle, the default when the studies ran)
+STUDY_JITTER = "jiggle"
 
 
 def pinned_recipe(method: str) -> Path:
@@ -158,9 +160,11 @@ def trial_one_params(method: str) -> dict[str, Any]:
 def proxy_args(method: str, data: Path, run_dir: Path, steps: int, seed: int, config: str | None = None) -> list[str]:
     """``infossl pretrain`` arguments of one proxy run of ``config`` (default: the shipped
     ``cifar10_cpu/<method>.yaml``): float32, ``steps`` steps, no monitors (the caller scores the
-    held-out split), one final checkpoint."""
+    held-out split), one final checkpoint. The colour jitter stays kornia's ColorJiggle, with which every
+    study, confirmation and screen was measured, so that new rows compare with the old ones."""
     return [
         "--config", config or f"cifar10_cpu/{method}.yaml", "--run_dir", str(run_dir), "--data.path", str(data),
+        "--data.augment.jitter_style", STUDY_JITTER,
         "--seed_everything", str(seed), "--trainer.max_steps", str(steps), "--trainer.max_epochs", "-1",
         "--trainer.precision", "32-true", "--trainer.limit_val_batches", "0", "--trainer.enable_progress_bar", "false",
         "--knn.every_n_epochs", "0", "--diagnostics.every_n_epochs", "0", "--online_probe.enabled", "false",

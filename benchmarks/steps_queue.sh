@@ -14,7 +14,6 @@
 # --from-trial), with as many screens for SimCLR and VICReg;
 # "fixed" runs the rows whose recipes the search does not change (unsearched methods, references);
 # "bf16" runs SimCLR's table rows under bf16 autocast where the CPU computes bf16 natively;
-# "jitter" runs SimCLR's rows with torchvision's colour-jitter formulas;
 # "diagnose" diagnoses every finished trial (diagnose_trials.py); "cost" times a step of every
 # recipe (step_cost.py);
 # "multicrop" runs SimCLR, IMSVD and DINO with 2 global + 4 local crops; "batchsize" runs SimCLR,
@@ -53,11 +52,12 @@ row() {
   [ "$batch" != 256 ] && tag=${tag}_batch$batch
   tag=${tag}_seed$seed
   [ "${PRECISION:-32-true}" = bf16-mixed ] && tag=${tag}_bf16
+  [ "${JITTER:-torchvision}" = jiggle ] && tag=${tag}_jiggle
   [ -f "$RESULTS/cifar10_steps/$tag.json" ] && return 0
   wait_unpaused
   echo "== $(date -u '+%F %T') $tag"
   python cifar10_steps.py --method "$method" --seed "$seed" ${variant:+--variant "$variant"} --batch-size "$batch" \
-    --precision "${PRECISION:-32-true}" --runs "$RUNS/steps" \
+    --precision "${PRECISION:-32-true}" --jitter-style "${JITTER:-torchvision}" --runs "$RUNS/steps" \
     && commit_rows "CIFAR-10 at 2,000 steps: $tag (measured)"
 }
 
@@ -214,19 +214,18 @@ for stage in $STAGES; do
         python diagnose_trials.py --method "$m" --runs "$RUNS/search" --threads 2 > /dev/null && commit_rows "Diagnostics of the $m proxy runs (measured)"
       done ;;
     bf16)  # only on a CPU with native bf16 (avx512_bf16 or amx_bf16): SimCLR's table rows under bf16
-           # autocast, against its float32 rows, and the cost of a step in both precisions
+           # autocast, against its float32 rows of the same colour jitter (kornia's ColorJiggle, the
+           # default when they ran), and the cost of a step in both precisions
       if grep -qwE 'avx512_bf16|amx_bf16' /proc/cpuinfo; then
         if [ ! -f "$RESULTS/step_cost_bf16.json" ]; then
           wait_unpaused
           echo "== $(date -u '+%F %T') step cost, float32 and bf16"
           python step_cost.py --bf16 && commit_rows "Step cost of every recipe in float32 and under bf16 autocast (measured)"
         fi
-        for seed in 0 1; do PRECISION=bf16-mixed row simclr "$seed"; done
+        for seed in 0 1; do PRECISION=bf16-mixed JITTER=jiggle row simclr "$seed"; done
       else
         echo "bf16: this CPU has no native bf16 (avx512_bf16, amx_bf16): skipped"
       fi ;;
-    jitter)  # SimCLR with torchvision's colour-jitter formulas (the plain loop's) against its table rows
-      for seed in 0 1; do row simclr "$seed" torchvision_jitter; done ;;
     cost)  # once the winners ship: seconds per step of every recipe relative to SimCLR, in one process
       wait_unpaused
       echo "== $(date -u '+%F %T') step cost"

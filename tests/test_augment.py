@@ -47,3 +47,11 @@ def test_torchvision_contrast_keeps_the_grayscale_mean_and_jiggle_contrast_scale
 def test_an_unknown_jitter_style_names_the_key() -> None:
     with pytest.raises(InputError, match="data.augment.jitter_style"):
         jitter_only("pil", (0.4, 0.4, 0.4, 0.1))
+
+
+def test_the_default_jitter_uses_torchvision_formulas() -> None:
+    import kornia.augmentation as K
+
+    augment = MultiViewAugment(AugmentConfig(), image_size=8, seed=0)
+    jitters = [type(m) for m in augment.modules() if isinstance(m, (K.ColorJitter, K.ColorJiggle))]
+    assert jitters == [K.ColorJitter, K.ColorJitter]  # one per view

@@ -30,7 +30,8 @@ def resolved_model(args: list[str]):
 def test_trial_one_is_the_recipe_the_study_began_from(method, tmp_path) -> None:
     settings = search.SPACES[method](optuna.trial.FixedTrial(search.trial_one_params(method)))
     trial_model, trial_data = resolved_model(search.pretrain_args(method, settings, Path("unused.npz"), tmp_path, 400, 0))
-    shipped_model, shipped_data = resolved_model(["--config", search.study_config(method, tmp_path / "pinned"), "--run_dir", str(tmp_path)])
+    shipped_model, shipped_data = resolved_model(["--config", search.study_config(method, tmp_path / "pinned"), "--run_dir", str(tmp_path),
+                                                  "--data.augment.jitter_style", search.STUDY_JITTER])  # as every study ran
     assert trial_model.optim_config == shipped_model.optim_config
     assert trial_model.method.settings() == shipped_model.method.settings()
     assert trial_data.augment_config == shipped_data.augment_config

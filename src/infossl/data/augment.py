@@ -54,14 +54,15 @@ class AugmentConfig:
             by default (the torchvision and timm convention), whatever the data: set
             your data's own (the CIFAR-10 recipes set CIFAR-10's).
         views: per-view settings, used when preset is "custom".
-        jitter_style: the colour-jitter formulas. "torchvision": torchvision's
-            ``ColorJitter`` (kornia's ``ColorJitter``), which lightly, solo-learn and the
-            PyTorch ports of SimCLR, BYOL, VICReg and DINO use: brightness multiplies the
-            image, contrast blends it with its grayscale mean, saturation with its
-            grayscale, hue shifts in HSV. "jiggle": kornia's ``ColorJiggle``, this
-            library's first choice: brightness adds an offset, contrast multiplies the
-            image, saturation and hue are changed in HSV. Both apply the four steps in a
-            random order.
+        jitter_style: the colour-jitter formulas. "torchvision" (the default):
+            torchvision's ``ColorJitter`` (kornia's ``ColorJitter``), which lightly,
+            solo-learn and the PyTorch ports of SimCLR, BYOL, VICReg and DINO use:
+            brightness multiplies the image, contrast blends it with its grayscale mean,
+            saturation with its grayscale, hue shifts in HSV. "jiggle": kornia's
+            ``ColorJiggle``, this library's default until SimCLR measured better with
+            torchvision's formulas (docs/benchmarks.md): brightness adds an offset, contrast
+            multiplies the image, saturation and hue are changed in HSV. Both apply the
+            four steps in a random order.
         local_crops: multi-crop (Caron et al., SwAV and DINO): this many small crops per
             image in addition to the two global views (0: two views only). Local crops are
             views 2, 3, ...: colour jitter and grayscale as the first global view, blur with
@@ -80,7 +81,7 @@ class AugmentConfig:
     mean: tuple[float, float, float] = IMAGENET_MEAN
     std: tuple[float, float, float] = IMAGENET_STD
     views: list[ViewConfig] = field(default_factory=lambda: [ViewConfig(), ViewConfig()])
-    jitter_style: Literal["torchvision", "jiggle"] = "jiggle"
+    jitter_style: Literal["torchvision", "jiggle"] = "torchvision"
     local_crops: int = 0
     local_image_size: int | None = None
     local_crop_scale: tuple[float, float] = (0.05, 0.14)
@@ -120,7 +121,7 @@ class AugmentConfig:
         return views
 
 
-def _view_pipeline(view: ViewConfig, size: int, crop: bool = True, jitter_style: str = "jiggle") -> nn.Module:
+def _view_pipeline(view: ViewConfig, size: int, crop: bool = True, jitter_style: str = "torchvision") -> nn.Module:
     import kornia.augmentation as K
 
     jitters = {"torchvision": K.ColorJitter, "jiggle": K.ColorJiggle}
