@@ -7,7 +7,8 @@
 
 Accuracy rows are compared at equal steps; this gives what a step costs, so that a reader can
 convert a row to any time budget on any machine. Each method's recipe (``cifar10_cpu/<method>.yaml``,
-float32) is built once, and so are the variants in VARIANTS (multi-crop: 2 global + 4 local crops);
+float32) is built once, and so are the variants in VARIANTS (multi-crop: 2 global + 4 local crops;
+kornia's ColorJiggle colour jitter);
 one step = the batched augmentation of 256 CIFAR-10 training images into
 the recipe's views, the method's forward and loss, the backward pass, the optimizer step and the
 method's end-of-step update (BYOL's EMA teacher). Steps of all methods alternate (the order reversed
@@ -34,8 +35,10 @@ from speed import interleaved_times
 
 ROOT = Path(__file__).resolve().parent.parent
 METHODS = ("simclr", "imsvd", "emi", "entrec", "entrec_byol", "byol", "barlow", "vicreg", "dino", "entrec_dino")
-#: recipe variants timed beside their two-view recipe (the arguments of cifar10_steps.py's variants)
-VARIANTS = {"multicrop": ("simclr", "imsvd", "dino")}
+#: recipe variants timed beside their two-view recipe (the arguments of cifar10_steps.py's variants,
+#: and "jiggle": kornia's ColorJiggle colour jitter, cifar10_steps.py --jitter-style jiggle)
+VARIANTS = {"multicrop": ("simclr", "imsvd", "dino"), "jiggle": ("simclr",)}
+JITTER_ARGS = {"jiggle": ["--data.augment.jitter_style", "jiggle"]}
 
 
 def step_of(method: str, images: torch.Tensor, extra_args: list[str] | None = None, bf16: bool = False) -> Callable[[], None]:
@@ -84,7 +87,8 @@ def main() -> None:
     else:
         steps = {method: step_of(method, images) for method in METHODS}
         for variant, methods in VARIANTS.items():
-            steps.update({f"{method}+{variant}": step_of(method, images, VARIANT_ARGS[variant]) for method in methods})
+            arguments = JITTER_ARGS.get(variant) or VARIANT_ARGS[variant]
+            steps.update({f"{method}+{variant}": step_of(method, images, arguments) for method in methods})
     times = interleaved_times(steps, repeats=2 if args.quick else args.repeats, warmup=1 if args.quick else 2)
     rows: list[dict[str, Any]] = []
     for method, seconds in times.items():
