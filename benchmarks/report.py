@@ -373,6 +373,11 @@ def mean_and_range(values: list[float]) -> str:
     return f"{sum(values) / len(values):.2f} ({min(values):.2f}-{max(values):.2f})"
 
 
+def recorded(runs: list[dict[str, Any]], key: str) -> list[float]:
+    """The seeds' values of ``key``, leaving out the seeds that did not record it."""
+    return [r[key] for r in runs if r.get(key) is not None]
+
+
 def render_steps(result: dict[str, Any]) -> str:
     reference = [r for r in result["rows"] if r.get("batch_size", 256) == 256]
     groups: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {}
@@ -392,8 +397,9 @@ def render_steps(result: dict[str, Any]) -> str:
             method, variant, precision, ", ".join(str(r["seed"]) for r in runs), fmt(runs[0].get("steps")),
             fmt(runs[0].get("images_seen")),
             mean_and_range([r["knn20_top1"] for r in runs]), mean_and_range([r["knn200_top1"] for r in runs]),
-            mean_and_range([r["linear_top1"] for r in runs if r.get("linear_top1") is not None]) if any(r.get("linear_top1") is not None for r in runs) else "-",
-            fmt(round(sum(ranks) / len(ranks), 1)) if (ranks := [r["feature_rank"] for r in runs if r.get("feature_rank") is not None]) else "-", ", ".join(fmt(r.get("images_per_s")) for r in runs),
+            mean_and_range(linear) if (linear := recorded(runs, "linear_top1")) else "-",
+            fmt(round(sum(ranks) / len(ranks), 1)) if (ranks := recorded(runs, "feature_rank")) else "-",
+            ", ".join(fmt(r.get("images_per_s")) for r in runs),
             "; ".join(dict.fromkeys(" ".join(r.get("cpu_flags") or []) or "-" for r in runs)), ", ".join(r["commit"] for r in runs),
         ])
     return (
@@ -433,7 +439,7 @@ def render_batch_sizes(rows: list[dict[str, Any]]) -> str:
     batches = (256, 128, 64)
 
     def cell(method: str, batch: int, key: str) -> str:
-        values = [r[key] for r in at.get((method, batch), {}).values() if r.get(key) is not None]
+        values = recorded(list(at.get((method, batch), {}).values()), key)
         return mean_and_range(values) if values else "-"
 
     def drop(method: str, key: str) -> str:

@@ -51,13 +51,13 @@ row() {
   local tag=$method${variant:+_$variant}
   [ "$batch" != 256 ] && tag=${tag}_batch$batch
   tag=${tag}_seed$seed
-  [ "${PRECISION:-32-true}" = bf16-mixed ] && tag=${tag}_bf16
-  [ "${JITTER:-torchvision}" = jiggle ] && tag=${tag}_jiggle
+  [ "${PRECISION:-}" = bf16-mixed ] && tag=${tag}_bf16
+  [ "${JITTER:-}" = jiggle ] && tag=${tag}_jiggle
   [ -f "$RESULTS/cifar10_steps/$tag.json" ] && return 0
   wait_unpaused
   echo "== $(date -u '+%F %T') $tag"
   python cifar10_steps.py --method "$method" --seed "$seed" ${variant:+--variant "$variant"} --batch-size "$batch" \
-    --precision "${PRECISION:-32-true}" --jitter-style "${JITTER:-torchvision}" --runs "$RUNS/steps" \
+    ${PRECISION:+--precision "$PRECISION"} ${JITTER:+--jitter-style "$JITTER"} --runs "$RUNS/steps" \
     && commit_rows "CIFAR-10 at 2,000 steps: $tag (measured)"
 }
 
@@ -216,7 +216,9 @@ for stage in $STAGES; do
     bf16)  # only on a CPU with native bf16 (avx512_bf16 or amx_bf16): SimCLR's table rows under bf16
            # autocast, against its float32 rows of the same colour jitter (kornia's ColorJiggle, the
            # default when they ran), and the cost of a step in both precisions
-      if grep -qwE 'avx512_bf16|amx_bf16' /proc/cpuinfo; then
+      # infossl's own test of native bf16 (the flags it reads to pick a CPU run's precision)
+      native=$(python -c "from infossl.training.precision import default_cpu_precision; print(default_cpu_precision()[0])")
+      if [ "$native" = bf16-mixed ]; then
         if [ ! -f "$RESULTS/step_cost_bf16.json" ]; then
           wait_unpaused
           echo "== $(date -u '+%F %T') step cost, float32 and bf16"
