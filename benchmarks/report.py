@@ -14,6 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import claims
+
 ROOT = Path(__file__).resolve().parent.parent
 HERE = ROOT / "benchmarks"
 RESULTS_DIR = HERE / "results"
@@ -421,7 +423,21 @@ def render_steps(result: dict[str, Any]) -> str:
              "feature rank", "images/s", "CPU flags", "commits"],
             rows,
         )
+        + render_targets(result["rows"])
         + render_batch_sizes(result["rows"])
+    )
+
+
+def render_targets(rows: list[dict[str, Any]]) -> str:
+    """The targets of the recipes and information-objective issues, as :mod:`claims` computes them."""
+    return (
+        "\n\n### Targets\n\n"
+        "The targets on the rows above (float32, torchvision's colour jitter, unless a target says otherwise);\n"
+        "sides: mean (lowest-highest seed). \">= B + m\": the mean difference is at least m; \"beats by m\": it is\n"
+        "at least m and exceeds both sides' seed ranges; \"within the range\": the mean is at least the other side's\n"
+        "lowest seed. Pending until both sides have seeds 0 and 1; \"best of\" picks the highest mean among the\n"
+        "candidates that have both (`benchmarks/claims.py`).\n\n"
+        + table(["target", "metric", "A", "B", "A - B", "verdict"], claims.evaluate(rows))
     )
 
 

@@ -1,0 +1,136 @@
+"""The recipes' and information objectives' targets, computed from the 2,000-step table's rows.
+
+Definitions (the table's protocol): a side is a method's rows at 2,000 steps, batch 256, over
+seeds 0 and 1; its value is the mean over the seeds and its spread the highest minus the lowest
+seed. "A >= B + m" holds when mean(A) - mean(B) >= m; "A beats B by m" when the difference is at
+least m and exceeds both sides' spreads; "A within B's range" when mean(A) >= B's lowest seed.
+A target is pending until each side has two seeds. benchmarks/report.py renders the verdicts in
+docs/benchmarks.md; nothing there is typed by hand, so a closing note can quote it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+SEEDS_NEEDED = 2
+METRICS = {"knn20_top1": "kNN-20", "linear_top1": "linear"}
+BASELINES = ("simclr", "byol", "barlow", "vicreg", "dino")
+METHODS = ("simclr", "byol", "barlow", "vicreg", "dino", "imsvd", "emi", "entrec", "entrec_byol", "entrec_dino")
+REFERENCES = {"plain loop (reference)": "plain loop", "random init (reference)": "random init", "supervised (reference)": "supervised"}
+# what a side is: (name, precision, colour jitter); the table's default unless a target says otherwise
+DEFAULT = ("32-true", "torchvision")
+
+
+@dataclass(frozen=True)
+class Side:
+    """One row of the table over its seeds."""
+
+    name: str
+    values: tuple[float, ...]
+
+    @property
+    def mean(self) -> float:
+        return sum(self.values) / len(self.values)
+
+    @property
+    def low(self) -> float:
+        return min(self.values)
+
+    @property
+    def spread(self) -> float:
+        return max(self.values) - min(self.values)
+
+    def text(self) -> str:
+        if len(self.values) == 1:
+            return f"{self.name} {self.values[0]:.2f} (one seed)"
+        return f"{self.name} {self.mean:.2f} ({min(self.values):.2f}-{max(self.values):.2f})"
+
+
+@dataclass(frozen=True)
+class Target:
+    """A comparison the issues set: ``a`` against ``b`` (or the best of ``b``'s candidates)."""
+
+    text: str
+    a: str | Sequence[str]
+    b: str | Sequence[str]
+    rule: str  # "at_least", "beats" or "within_range"
+    margin: float = 0.0
+    metrics: tuple[str, ...] = ("knn20_top1", "linear_top1")
+    a_setting: tuple[str, str] = DEFAULT
+    b_setting: tuple[str, str] = DEFAULT
+
+
+TARGETS = (
+    Target("SimCLR >= the plain loop", "simclr", "plain loop", "at_least"),
+    Target("the best method beats the plain loop by >= 2.5", METHODS, "plain loop", "beats", 2.5, ("knn20_top1",)),
+    Target("IMSVD >= the best baseline", "imsvd", BASELINES, "at_least"),
+    Target("EntRec (SimCLR host) >= SimCLR", "entrec", "simclr", "at_least"),
+    Target("EntRec-BYOL within BYOL's seed range or better", "entrec_byol", "byol", "within_range"),
+    Target("EntRec-DINO within DINO's seed range or better", "entrec_dino", "dino", "within_range"),
+    Target("EMI >= random init + 10", "emi", "random init", "at_least", 10.0, ("knn20_top1",)),
+    Target("EMI within 2 of VICReg", "emi", "vicreg", "at_least", -2.0, ("knn20_top1",)),
+    Target("bf16 >= float32 minus float32's range (SimCLR, ColorJiggle)", "simclr", "simclr", "within_range",
+           metrics=("knn20_top1",), a_setting=("bf16-mixed", "jiggle"), b_setting=("32-true", "jiggle")),
+)
+
+
+def sides(rows: Iterable[dict[str, Any]], metric: str) -> dict[tuple[str, str, str], Side]:
+    """The shipped recipes and the references at batch 256, keyed by (name, precision, jitter)."""
+    values: dict[tuple[str, str, str], dict[int, float]] = {}
+    for r in rows:
+        if r.get("batch_size", 256) != 256 or r.get(metric) is None:
+            continue
+        name = REFERENCES.get(r["method"], r["method"])
+        if name == r["method"] and (r.get("variant") or "shipped recipe") != "shipped recipe":
+            continue
+        # references record no precision (random init) or jitter (the plain loop has its own augmentation)
+        key = (name, r.get("precision") or DEFAULT[0], r.get("jitter_style") or DEFAULT[1])
+        values.setdefault(key, {})[r["seed"]] = r[metric]
+    return {key: Side(key[0], tuple(v for _, v in sorted(seeds.items()))) for key, seeds in values.items()}
+
+
+def pick(table: dict[tuple[str, str, str], Side], names: str | Sequence[str], setting: tuple[str, str]) -> tuple[Side | None, str]:
+    """The side ``names`` means: one row, or the best (highest mean) of the candidates that have
+    every seed, with a note of the candidates still missing seeds."""
+    if isinstance(names, str):
+        return table.get((names, *setting)), ""
+    candidates = [side for name in names if (side := table.get((name, *setting)))]
+    complete = [side for side in candidates if len(side.values) >= SEEDS_NEEDED]
+    missing = [name for name in names if name not in {side.name for side in complete}]
+    note = f"best of {len(complete)} with {SEEDS_NEEDED} seeds; not yet: {', '.join(missing)}" if missing else ""
+    return (max(complete, key=lambda side: side.mean) if complete else None), note
+
+
+def verdict(target: Target, a: Side | None, b: Side | None) -> tuple[str, str]:
+    """(difference, verdict) of one target on one metric."""
+    if a is None or b is None or len(a.values) < SEEDS_NEEDED or len(b.values) < SEEDS_NEEDED:
+        return "-", "pending (seeds missing)"
+    difference = a.mean - b.mean
+    if target.rule == "at_least":
+        met = difference >= target.margin
+    elif target.rule == "beats":
+        met = difference >= target.margin and difference > a.spread and difference > b.spread
+    elif target.rule == "within_range":
+        met = a.mean >= b.low
+    else:
+        raise ValueError(f"target {target.text!r}: unknown rule {target.rule!r}; expected at_least, beats or within_range")
+    return f"{difference:+.2f}", "met" if met else "not met"
+
+
+def evaluate(rows: list[dict[str, Any]]) -> list[list[str]]:
+    """One line per target and metric: target, metric, A, B, difference, verdict. A verdict that
+    rests on a "best of" with candidates still missing seeds says "so far"."""
+    tables = {metric: sides(rows, metric) for metric in METRICS}
+    lines = []
+    for target in TARGETS:
+        for metric in target.metrics:
+            a, a_note = pick(tables[metric], target.a, target.a_setting)
+            b, b_note = pick(tables[metric], target.b, target.b_setting)
+            difference, outcome = verdict(target, a, b)
+            if (a_note or b_note) and not outcome.startswith("pending"):
+                outcome += " so far"
+            describe = lambda side, note: (side.text() if side else "no rows") + (f" [{note}]" if note else "")
+            lines.append([target.text, METRICS[metric], describe(a, a_note), describe(b, b_note), difference, outcome])
+    return lines

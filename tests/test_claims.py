@@ -1,0 +1,86 @@
+"""benchmarks/claims.py: which rows make a side, and the verdict rules of the table's targets."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+import claims
+
+
+def row(method: str, seed: int, knn: float, linear: float | None = None, **extra) -> dict:
+    return {"method": method, "seed": seed, "knn20_top1": knn, "linear_top1": linear, "variant": "shipped recipe",
+            "precision": "32-true", "jitter_style": "torchvision", "batch_size": 256, **extra}
+
+
+def verdicts(rows: list[dict]) -> dict[tuple[str, str], tuple[str, str]]:
+    return {(line[0], line[1]): (line[4], line[5]) for line in claims.evaluate(rows)}
+
+
+def test_sides_keep_the_shipped_recipes_and_references_at_batch_256() -> None:
+    rows = [row("simclr", 0, 60.0), row("simclr", 1, 62.0), row("simclr", 0, 99.0, variant="plain_recipe"),
+            row("simclr", 0, 98.0, batch_size=64), row("simclr", 0, 50.0, jitter_style="jiggle"),
+            {"method": "plain loop (reference)", "seed": 0, "knn20_top1": 61.0, "variant": None, "precision": "32-true",
+             "jitter_style": None}]
+    table = claims.sides(rows, "knn20_top1")
+    assert table[("simclr", "32-true", "torchvision")].values == (60.0, 62.0)
+    assert table[("simclr", "32-true", "jiggle")].values == (50.0,)
+    assert table[("plain loop", "32-true", "torchvision")].values == (61.0,)
+    assert len(table) == 3
+    side = table[("simclr", "32-true", "torchvision")]
+    assert (side.mean, side.low, side.spread) == (61.0, 60.0, 2.0)
+
+
+def plain(seed: int, knn: float, linear: float) -> dict:
+    return {"method": "plain loop (reference)", "seed": seed, "knn20_top1": knn, "linear_top1": linear}
+
+
+def test_at_least_compares_means_and_waits_for_two_seeds() -> None:
+    target = ("SimCLR >= the plain loop", "kNN-20")
+    assert verdicts([row("simclr", 0, 61.0), plain(0, 61.0, 0), plain(1, 61.0, 0)])[target] == ("-", "pending (seeds missing)")
+    met = [row("simclr", 0, 61.0), row("simclr", 1, 61.2), plain(0, 60.0, 0), plain(1, 62.0, 0)]
+    assert verdicts(met)[target] == ("+0.10", "met")  # within the ranges, but >= means a mean difference >= 0
+    unmet = [row("simclr", 0, 60.0), row("simclr", 1, 61.0), plain(0, 61.0, 0), plain(1, 61.0, 0)]
+    assert verdicts(unmet)[target] == ("-0.50", "not met")
+
+
+def test_beats_needs_the_margin_and_a_difference_beyond_both_spreads() -> None:
+    target = ("the best method beats the plain loop by >= 2.5", "kNN-20")
+    base = [plain(0, 60.0, 0), plain(1, 60.0, 0)]
+    wide = [row("vicreg", 0, 61.0), row("vicreg", 1, 65.0)]  # +3.0, but its spread is 4
+    assert verdicts(base + wide)[target][1].startswith("not met")
+    narrow = [row("vicreg", 0, 62.8), row("vicreg", 1, 63.2)]
+    assert verdicts(base + narrow)[target] == ("+3.00", "met so far")  # the other methods lack seeds
+    short = [row("vicreg", 0, 62.3), row("vicreg", 1, 62.3)]  # beyond the spreads, under the margin
+    assert verdicts(base + short)[target][1] == "not met so far"
+
+
+def test_best_of_picks_the_highest_complete_candidate() -> None:
+    rows = [row("imsvd", 0, 63.0), row("imsvd", 1, 63.0), row("simclr", 0, 61.0), row("simclr", 1, 61.0),
+            row("vicreg", 0, 64.0), row("vicreg", 1, 64.0), row("byol", 0, 70.0)]  # BYOL's one seed does not count
+    lines = {(line[0], line[1]): line for line in claims.evaluate(rows)}
+    line = lines[("IMSVD >= the best baseline", "kNN-20")]
+    assert line[3].startswith("vicreg 64.00") and "not yet: byol, barlow, dino" in line[3]
+    assert (line[4], line[5]) == ("-1.00", "not met so far")
+
+
+def test_within_range_and_margins() -> None:
+    rows = [row("entrec_byol", 0, 55.0, 58.0), row("entrec_byol", 1, 55.4, 58.0),
+            row("byol", 0, 55.0, 59.0), row("byol", 1, 57.0, 60.0),
+            row("emi", 0, 56.0), row("emi", 1, 56.0), row("vicreg", 0, 58.0), row("vicreg", 1, 58.0),
+            *({"method": "random init (reference)", "seed": s, "knn20_top1": 46.0} for s in (0, 1))]
+    got = verdicts(rows)
+    assert got[("EntRec-BYOL within BYOL's seed range or better", "kNN-20")] == ("-0.80", "met")  # 55.2 >= 55.0
+    assert got[("EntRec-BYOL within BYOL's seed range or better", "linear")] == ("-1.50", "not met")  # 58.0 < 59.0
+    assert got[("EMI >= random init + 10", "kNN-20")] == ("+10.00", "met")
+    assert got[("EMI within 2 of VICReg", "kNN-20")] == ("-2.00", "met")
+
+
+def test_an_unknown_rule_is_a_clear_error() -> None:
+    target = claims.Target("x", "a", "b", "ahead")
+    side = claims.Side("a", (1.0, 2.0))
+    with pytest.raises(ValueError, match="unknown rule 'ahead'"):
+        claims.verdict(target, side, side)
