@@ -84,3 +84,13 @@ def test_an_unknown_rule_is_a_clear_error() -> None:
     side = claims.Side("a", (1.0, 2.0))
     with pytest.raises(ValueError, match="unknown rule 'ahead'"):
         claims.verdict(target, side, side)
+
+
+def test_batch_size_drops_are_per_seed_differences_and_smaller_is_better() -> None:
+    rows = [row("entrec", s, 60.0 + s) for s in (0, 1)] + [row("entrec", s, 58.0 + 2 * s, batch_size=64) for s in (0, 1)]
+    rows += [row("simclr", s, 61.0) for s in (0, 1)] + [row("simclr", s, 57.0, batch_size=64) for s in (0, 1)]
+    rows += [row("simclr", 0, 50.0, batch_size=128)]  # 128 is shown in the table, not in the drop
+    drops = claims.drops(rows, "knn20_top1")
+    assert drops[("entrec", *claims.DROP)].values == (2.0, 1.0)
+    assert drops[("simclr", *claims.DROP)].values == (4.0, 4.0)
+    assert verdicts(rows)[("EntRec's batch-size drop (256 to 64) below SimCLR's", "kNN-20")] == ("-2.50", "met")
