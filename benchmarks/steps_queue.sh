@@ -159,9 +159,9 @@ for stage in $STAGES; do
     table)
       # the eight methods and the references at both seeds first (the recipes' table), then the DINO rows;
       # the rows whose seed 0 exists get their seed 1 first, so that a stopped queue leaves whole pairs
-      for m in plain simclr vicreg entrec imsvd; do row "$m" 0; row "$m" 1; done
+      for m in plain simclr vicreg entrec imsvd emi byol; do row "$m" 0; row "$m" 1; done
       for seed in 0 1; do
-        for m in emi byol entrec_byol barlow; do row "$m" "$seed"; done
+        for m in entrec_byol barlow; do row "$m" "$seed"; done
         row random "$seed"; row supervised "$seed"
       done
       for seed in 0 1; do row dino "$seed"; row entrec_dino "$seed"; done ;;
