@@ -26,6 +26,13 @@ DEFAULT = ("32-true", "torchvision")
 DROP = ("drop 256 to 64", "torchvision")  # the side of a method's batch-size drops (float32)
 
 
+def mean_and_range(values: Sequence[float]) -> str:
+    """``mean (min-max)`` over seeds, or the one value."""
+    if len(values) == 1:
+        return f"{values[0]:.2f}"
+    return f"{sum(values) / len(values):.2f} ({min(values):.2f}-{max(values):.2f})"
+
+
 @dataclass(frozen=True)
 class Side:
     """One row of the table over its seeds."""
@@ -46,9 +53,7 @@ class Side:
         return max(self.values) - min(self.values)
 
     def text(self) -> str:
-        if len(self.values) == 1:
-            return f"{self.name} {self.values[0]:.2f} (one seed)"
-        return f"{self.name} {self.mean:.2f} ({min(self.values):.2f}-{max(self.values):.2f})"
+        return f"{self.name} {mean_and_range(self.values)}" + (" (one seed)" if len(self.values) == 1 else "")
 
 
 @dataclass(frozen=True)
@@ -96,18 +101,26 @@ def sides(rows: Iterable[dict[str, Any]], metric: str) -> dict[tuple[str, str, s
     return {key: Side(key[0], tuple(v for _, v in sorted(seeds.items()))) for key, seeds in values.items()}
 
 
+def by_batch(rows: Iterable[dict[str, Any]]) -> dict[tuple[str, int], dict[int, dict[str, Any]]]:
+    """The shipped recipes' float32 rows with torchvision's jitter, by (method, batch size) and seed:
+    the rows of the batch-size table."""
+    at: dict[tuple[str, int], dict[int, dict[str, Any]]] = {}
+    for r in rows:
+        if ((r.get("variant") or "shipped recipe") == "shipped recipe" and (r.get("precision") or DEFAULT[0]) == DEFAULT[0]
+                and (r.get("jitter_style") or DROP[1]) == DROP[1]):
+            at.setdefault((r["method"], r.get("batch_size", 256)), {})[r["seed"]] = r
+    return at
+
+
 def drops(rows: Iterable[dict[str, Any]], metric: str) -> dict[tuple[str, str, str], Side]:
     """Each method's value at batch 256 minus at 64 (the same epochs), per seed that has both."""
-    at: dict[tuple[str, int], dict[int, float]] = {}
-    for r in rows:
-        if ((r.get("variant") or "shipped recipe") == "shipped recipe" and r.get("precision", DEFAULT[0]) == DEFAULT[0]
-                and r.get("jitter_style") == DROP[1] and r.get(metric) is not None):
-            at.setdefault((r["method"], r.get("batch_size", 256)), {})[r["seed"]] = r[metric]
+    at = by_batch(rows)
     table = {}
     for method in {method for method, batch in at if batch == 64}:
         high, low = at.get((method, 256), {}), at[(method, 64)]
-        if seeds := sorted(set(high) & set(low)):
-            table[(method, *DROP)] = Side(method, tuple(high[s] - low[s] for s in seeds))
+        seeds = [s for s in sorted(set(high) & set(low)) if high[s].get(metric) is not None and low[s].get(metric) is not None]
+        if seeds:
+            table[(method, *DROP)] = Side(method, tuple(high[s][metric] - low[s][metric] for s in seeds))
     return table
 
 
@@ -141,6 +154,11 @@ def verdict(target: Target, a: Side | None, b: Side | None) -> tuple[str, str]:
     return f"{difference:+.2f}", "met" if met else "not met"
 
 
+def describe(side: Side | None, note: str) -> str:
+    """A side as the targets' table shows it, with a "best of" note."""
+    return (side.text() if side else "no rows") + (f" [{note}]" if note else "")
+
+
 def evaluate(rows: list[dict[str, Any]]) -> list[list[str]]:
     """One line per target and metric: target, metric, A, B, difference, verdict. A verdict that
     candidates still missing seeds could overturn says "so far"."""
@@ -155,6 +173,5 @@ def evaluate(rows: list[dict[str, Any]]) -> list[list[str]]:
             # (on the B side) or meets (on the A side), and leaves the other outcome open
             if (b_note and outcome == "met") or (a_note and outcome == "not met"):
                 outcome += " so far"
-            describe = lambda side, note: (side.text() if side else "no rows") + (f" [{note}]" if note else "")
             lines.append([target.text, METRICS[metric], describe(a, a_note), describe(b, b_note), difference, outcome])
     return lines

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import claims
+from claims import mean_and_range
 
 ROOT = Path(__file__).resolve().parent.parent
 HERE = ROOT / "benchmarks"
@@ -368,13 +369,6 @@ def render_speed_objectives(result: dict[str, Any]) -> str:
     )
 
 
-def mean_and_range(values: list[float]) -> str:
-    """``mean (min-max)`` over seeds, or the one value."""
-    if len(values) == 1:
-        return f"{values[0]:.2f}"
-    return f"{sum(values) / len(values):.2f} ({min(values):.2f}-{max(values):.2f})"
-
-
 def recorded(runs: list[dict[str, Any]], key: str) -> list[float]:
     """The seeds' values of ``key``, leaving out the seeds that did not record it."""
     return [r[key] for r in runs if r.get(key) is not None]
@@ -444,11 +438,7 @@ def render_targets(rows: list[dict[str, Any]]) -> str:
 def render_batch_sizes(rows: list[dict[str, Any]]) -> str:
     """The batch-size table: each method's shipped recipe at batch 256, 128 and 64 for the same
     epochs, and the drop from 256 to 64 (per seed, then mean and range); empty without rows."""
-    at: dict[tuple[str, int], dict[int, dict[str, Any]]] = {}
-    for r in rows:
-        if ((r.get("variant") or "shipped recipe") == "shipped recipe" and (r.get("precision") or "32-true") == "32-true"
-                and (r.get("jitter_style") or "torchvision") == "torchvision"):
-            at.setdefault((r["method"], r.get("batch_size", 256)), {})[r["seed"]] = r
+    at = claims.by_batch(rows)
     methods = sorted({method for method, batch in at if batch != 256})
     if not methods:
         return ""
@@ -458,10 +448,11 @@ def render_batch_sizes(rows: list[dict[str, Any]]) -> str:
         values = recorded(list(at.get((method, batch), {}).values()), key)
         return mean_and_range(values) if values else "-"
 
+    drops = {key: claims.drops(rows, key) for key in ("knn20_top1", "linear_top1")}
+
     def drop(method: str, key: str) -> str:
-        high, low = at.get((method, 256), {}), at.get((method, 64), {})
-        drops = [high[s][key] - low[s][key] for s in sorted(set(high) & set(low)) if high[s].get(key) is not None and low[s].get(key) is not None]
-        return mean_and_range(drops) if drops else "-"
+        side = drops[key].get((method, *claims.DROP))
+        return mean_and_range(side.values) if side else "-"
 
     table_rows = [
         [method, *(cell(method, b, "knn20_top1") for b in batches), drop(method, "knn20_top1"),
