@@ -249,9 +249,10 @@ for stage in $STAGES; do
           for m in simclr entrec byol entrec_byol; do row "$m" "$seed" "" "$batch"; done
         done
       done ;;
-    multicrop)  # 2 global + 4 local crops at equal steps, against the same methods' table rows
-      for seed in 0 1; do
-        for m in simclr imsvd dino; do row "$m" "$seed" multicrop; done
+    multicrop)  # 2 global + 4 local crops at equal steps, against the same methods' table rows; a method's
+                # two seeds together, cheapest method first, so that a stopped queue leaves whole pairs
+      for m in simclr dino imsvd; do
+        for seed in 0 1; do row "$m" "$seed" multicrop; done
       done ;;
   esac
 done
