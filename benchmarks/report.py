@@ -418,6 +418,7 @@ def render_steps(result: dict[str, Any]) -> str:
             rows,
         )
         + render_targets(result["rows"])
+        + render_multicrop(result["rows"])
         + render_batch_sizes(result["rows"])
     )
 
@@ -432,6 +433,50 @@ def render_targets(rows: list[dict[str, Any]]) -> str:
         "lowest seed. Pending until both sides have seeds 0 and 1; \"best of\" picks the highest mean among the\n"
         "candidates that have both (`benchmarks/claims.py`).\n\n"
         + table(["target", "metric", "A", "B", "A - B", "verdict"], claims.evaluate(rows))
+    )
+
+
+def render_multicrop(rows: list[dict[str, Any]]) -> str:
+    """Multi-crop against two views at equal steps: each method's ``multicrop`` rows beside its shipped
+    recipe's rows (float32, torchvision's jitter, batch 256), the difference per seed that has both, and
+    the cost of a step relative to a two-view step (step_cost.json); empty without rows."""
+    at = claims.by_batch(rows)
+    multicrop: dict[str, dict[int, dict[str, Any]]] = {}
+    for r in rows:
+        if (r.get("variant") == "multicrop" and r.get("batch_size", 256) == 256 and (r.get("precision") or claims.DEFAULT[0]) == claims.DEFAULT[0]
+                and (r.get("jitter_style") or claims.DEFAULT[1]) == claims.DEFAULT[1]):
+            multicrop.setdefault(r["method"], {})[r["seed"]] = r
+    if not multicrop:
+        return ""
+    cost_path = RESULTS_DIR / "step_cost.json"
+    costs = {r["method"]: r["seconds_per_step"] for r in json.loads(cost_path.read_text())["rows"]} if cost_path.exists() else {}
+
+    def cells(method: str, key: str) -> list[str]:
+        two, many = at.get((method, 256), {}), multicrop[method]
+        seeds = [s for s in sorted(set(two) & set(many)) if two[s].get(key) is not None and many[s].get(key) is not None]
+        return [
+            mean_and_range(v) if (v := recorded(list(two.values()), key)) else "-",
+            mean_and_range(v) if (v := recorded(list(many.values()), key)) else "-",
+            mean_and_range([many[s][key] - two[s][key] for s in seeds]) if seeds else "-",
+        ]
+
+    def cost(method: str) -> str:
+        two, many = costs.get(method), costs.get(f"{method}+multicrop")
+        return f"{many / two:.2f}" if two and many else "-"
+
+    table_rows = [
+        [method, ", ".join(str(s) for s in sorted(multicrop[method])), *cells(method, "knn20_top1"), *cells(method, "linear_top1"), cost(method)]
+        for method in sorted(multicrop)
+    ]
+    return (
+        "\n\n### Multi-crop against two views\n\n"
+        "The same 2,000 steps at batch 256 with 2 global crops (32 px, scale 0.14-1) and 4 local crops (16 px,\n"
+        "scale 0.05-0.14) in place of two 32 px views (`--variant multicrop`), against the method's two-view rows\n"
+        "above. Difference: multi-crop minus two views per seed, mean (lowest-highest seed). Cost: seconds per\n"
+        "step with multi-crop over seconds per two-view step, interleaved in one process (`python benchmarks/step_cost.py`).\n\n"
+        "- command: `python benchmarks/cifar10_steps.py --method METHOD --seed SEED --variant multicrop`\n\n"
+        + table(["method", "seeds", "kNN-20 two views", "multi-crop", "difference", "linear two views", "multi-crop",
+                 "difference", "cost per step (x two views)"], table_rows)
     )
 
 

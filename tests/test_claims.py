@@ -97,3 +97,18 @@ def test_batch_size_drops_are_per_seed_differences_and_smaller_is_better() -> No
     assert drops[("entrec", *claims.DROP)].values == (2.0, 1.0)
     assert drops[("simclr", *claims.DROP)].values == (4.0, 4.0)
     assert verdicts(rows)[("EntRec's batch-size drop (256 to 64) below SimCLR's", "kNN-20")] == ("-2.50", "met")
+
+
+def test_multicrop_table_pairs_each_seed_with_its_two_view_row() -> None:
+    import report
+
+    rows = [row("simclr", s, 60.0 + s, 64.0) for s in (0, 1)]
+    rows += [row("simclr", 0, 62.0, 63.0, variant="multicrop"), row("simclr", 1, 61.5, 65.0, variant="multicrop")]
+    rows += [row("simclr", 0, 99.0, 99.0, variant="multicrop", jitter_style="jiggle"),  # another jitter: not compared
+             row("dino", 0, 55.0, 60.0, variant="multicrop")]  # no two-view row: no difference
+    lines = {line.split(" | ")[0].strip("| "): line.split(" | ") for line in report.render_multicrop(rows).splitlines()
+             if line.startswith(("| simclr", "| dino"))}
+    assert lines["simclr"][1:5] == ["0, 1", "60.50 (60.00-61.00)", "61.75 (61.50-62.00)", "1.25 (0.50-2.00)"]
+    assert lines["simclr"][5:8] == ["64.00 (64.00-64.00)", "64.00 (63.00-65.00)", "0.00 (-1.00-1.00)"]
+    assert lines["dino"][2:5] == ["-", "55.00", "-"]
+    assert report.render_multicrop([row("simclr", 0, 60.0)]) == ""
