@@ -438,7 +438,7 @@ def render_targets(rows: list[dict[str, Any]]) -> str:
 
 def render_multicrop(rows: list[dict[str, Any]]) -> str:
     """Multi-crop against two views at equal steps: each method's ``multicrop`` rows beside its shipped
-    recipe's rows (float32, torchvision's jitter, batch 256), the difference per seed that has both, and
+    recipe's rows of the same seeds (float32, torchvision's jitter, batch 256), the difference per seed, and
     the cost of a step relative to a two-view step (step_cost.json); empty without rows."""
     at = claims.by_batch(rows)
     multicrop: dict[str, dict[int, dict[str, Any]]] = {}
@@ -454,8 +454,9 @@ def render_multicrop(rows: list[dict[str, Any]]) -> str:
     def cells(method: str, key: str) -> list[str]:
         two, many = at.get((method, 256), {}), multicrop[method]
         seeds = [s for s in sorted(set(two) & set(many)) if two[s].get(key) is not None and many[s].get(key) is not None]
+        # the two-view side over the seeds that multi-crop has, so that the difference is theirs
         return [
-            mean_and_range(v) if (v := recorded(list(two.values()), key)) else "-",
+            mean_and_range([two[s][key] for s in seeds]) if seeds else "-",
             mean_and_range(v) if (v := recorded(list(many.values()), key)) else "-",
             mean_and_range([many[s][key] - two[s][key] for s in seeds]) if seeds else "-",
         ]
@@ -472,7 +473,7 @@ def render_multicrop(rows: list[dict[str, Any]]) -> str:
         "\n\n### Multi-crop against two views\n\n"
         "The same 2,000 steps at batch 256 with 2 global crops (32 px, scale 0.14-1) and 4 local crops (16 px,\n"
         "scale 0.05-0.14) in place of two 32 px views (`--variant multicrop`), against the method's two-view rows\n"
-        "above. Difference: multi-crop minus two views per seed, mean (lowest-highest seed). Cost: seconds per\n"
+        "above of the same seeds. Difference: multi-crop minus two views per seed, mean (lowest-highest seed). Cost: seconds per\n"
         "step with multi-crop over seconds per two-view step, interleaved in one process (`python benchmarks/step_cost.py`).\n\n"
         "- command: `python benchmarks/cifar10_steps.py --method METHOD --seed SEED --variant multicrop`\n\n"
         + table(["method", "seeds", "kNN-20 two views", "multi-crop", "difference", "linear two views", "multi-crop",

@@ -111,4 +111,7 @@ def test_multicrop_table_pairs_each_seed_with_its_two_view_row() -> None:
     assert lines["simclr"][1:5] == ["0, 1", "60.50 (60.00-61.00)", "61.75 (61.50-62.00)", "1.25 (0.50-2.00)"]
     assert lines["simclr"][5:8] == ["64.00 (64.00-64.00)", "64.00 (63.00-65.00)", "0.00 (-1.00-1.00)"]
     assert lines["dino"][2:5] == ["-", "55.00", "-"]
+    # one multi-crop seed is compared with the two-view row of that seed only
+    one = report.render_multicrop([*rows[:2], rows[2]])
+    assert "| simclr | 0 | 60.00 | 62.00 | 2.00 | 64.00 | 63.00 | -1.00 |" in one
     assert report.render_multicrop([row("simclr", 0, 60.0)]) == ""
