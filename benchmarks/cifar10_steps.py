@@ -68,6 +68,9 @@ PLAIN_OPTIM = [
     "--data.augment.crop_scale", "[0.08, 1.0]",
 ]
 
+# four 16 px local crops at 0.05-0.14 of the image beside the two global crops
+LOCAL_CROPS = ["--data.augment.local_crops", "4", "--data.augment.local_image_size", "16", "--data.augment.local_crop_scale", "[0.05, 0.14]"]
+
 #: named changes to a method's shipped recipe (extra ``infossl pretrain`` arguments)
 VARIANTS: dict[str, list[str]] = {
     # the plain loop's recipe in infossl (the recipes issue's third row): its optimizer and crop, projector 512-128
@@ -77,10 +80,10 @@ VARIANTS: dict[str, list[str]] = {
     "plain_optim": PLAIN_OPTIM,
     # multi-crop as DINO scales it to CIFAR: two 32 px global crops at 0.14-1 and four 16 px local
     # crops at 0.05-0.14 (the same number of optimizer steps; cost per step reported separately)
-    "multicrop": [
-        "--data.augment.crop_scale", "[0.14, 1.0]", "--data.augment.local_crops", "4",
-        "--data.augment.local_image_size", "16", "--data.augment.local_crop_scale", "[0.05, 0.14]",
-    ],
+    "multicrop": ["--data.augment.crop_scale", "[0.14, 1.0]", *LOCAL_CROPS],
+    # the four local crops alone, the global crops at the recipe's own scale: separates what the local
+    # crops do from what the global crops' scale does (DINO's recipe crops at 0.4-1, SimCLR's at 0.08-1)
+    "local_crops": LOCAL_CROPS,
 }
 
 

@@ -436,23 +436,28 @@ def render_targets(rows: list[dict[str, Any]]) -> str:
     )
 
 
+# the multi-crop variants of cifar10_steps.py and their global crops
+MULTICROP_VARIANTS = {"multicrop": "0.14-1", "local_crops": "the recipe's"}
+
+
 def render_multicrop(rows: list[dict[str, Any]]) -> str:
     """Multi-crop against two views at equal steps: each method's ``multicrop`` rows beside its shipped
     recipe's rows of the same seeds (float32, torchvision's jitter, batch 256), the difference per seed, and
     the cost of a step relative to a two-view step (step_cost.json); empty without rows."""
     at = claims.by_batch(rows)
-    multicrop: dict[str, dict[int, dict[str, Any]]] = {}
+    multicrop: dict[tuple[str, str], dict[int, dict[str, Any]]] = {}  # (method, variant) -> seed -> row
     for r in rows:
-        if (r.get("variant") == "multicrop" and r.get("batch_size", 256) == 256 and (r.get("precision") or claims.DEFAULT[0]) == claims.DEFAULT[0]
+        if (r.get("variant") in MULTICROP_VARIANTS and r.get("batch_size", 256) == 256
+                and (r.get("precision") or claims.DEFAULT[0]) == claims.DEFAULT[0]
                 and (r.get("jitter_style") or claims.DEFAULT[1]) == claims.DEFAULT[1]):
-            multicrop.setdefault(r["method"], {})[r["seed"]] = r
+            multicrop.setdefault((r["method"], r["variant"]), {})[r["seed"]] = r
     if not multicrop:
         return ""
     cost_path = RESULTS_DIR / "step_cost.json"
     costs = {r["method"]: r["seconds_per_step"] for r in json.loads(cost_path.read_text())["rows"]} if cost_path.exists() else {}
 
-    def cells(method: str, key: str) -> list[str]:
-        two, many = at.get((method, 256), {}), multicrop[method]
+    def cells(method: str, variant: str, key: str) -> list[str]:
+        two, many = at.get((method, 256), {}), multicrop[(method, variant)]
         seeds = [s for s in sorted(set(two) & set(many)) if two[s].get(key) is not None and many[s].get(key) is not None]
         # the two-view side over the seeds that multi-crop has, so that the difference is theirs
         return [
@@ -466,17 +471,19 @@ def render_multicrop(rows: list[dict[str, Any]]) -> str:
         return f"{many / two:.2f}" if two and many else "-"
 
     table_rows = [
-        [method, ", ".join(str(s) for s in sorted(multicrop[method])), *cells(method, "knn20_top1"), *cells(method, "linear_top1"), cost(method)]
-        for method in sorted(multicrop)
+        [method, MULTICROP_VARIANTS[variant], ", ".join(str(s) for s in sorted(multicrop[(method, variant)])),
+         *cells(method, variant, "knn20_top1"), *cells(method, variant, "linear_top1"), cost(method) if variant == "multicrop" else "-"]
+        for method, variant in sorted(multicrop)
     ]
     return (
         "\n\n### Multi-crop against two views\n\n"
         "The same 2,000 steps at batch 256 with 2 global crops (32 px, scale 0.14-1) and 4 local crops (16 px,\n"
         "scale 0.05-0.14) in place of two 32 px views (`--variant multicrop`), against the method's two-view rows\n"
         "above of the same seeds. Difference: multi-crop minus two views per seed, mean (lowest-highest seed). Cost: seconds per\n"
-        "step with multi-crop over seconds per two-view step, interleaved in one process (`python benchmarks/step_cost.py`).\n\n"
+        "step with multi-crop over seconds per two-view step, interleaved in one process (`python benchmarks/step_cost.py`).\n"
+        "`--variant local_crops` adds the same local crops with the global crops at the recipe's own scale.\n\n"
         "- command: `python benchmarks/cifar10_steps.py --method METHOD --seed SEED --variant multicrop`\n\n"
-        + table(["method", "seeds", "kNN-20 two views", "multi-crop", "difference", "linear two views", "multi-crop",
+        + table(["method", "global crops", "seeds", "kNN-20 two views", "multi-crop", "difference", "linear two views", "multi-crop",
                  "difference", "cost per step (x two views)"], table_rows)
     )
 

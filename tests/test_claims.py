@@ -108,10 +108,13 @@ def test_multicrop_table_pairs_each_seed_with_its_two_view_row() -> None:
              row("dino", 0, 55.0, 60.0, variant="multicrop")]  # no two-view row: no difference
     lines = {line.split(" | ")[0].strip("| "): line.split(" | ") for line in report.render_multicrop(rows).splitlines()
              if line.startswith(("| simclr", "| dino"))}
-    assert lines["simclr"][1:5] == ["0, 1", "60.50 (60.00-61.00)", "61.75 (61.50-62.00)", "1.25 (0.50-2.00)"]
-    assert lines["simclr"][5:8] == ["64.00 (64.00-64.00)", "64.00 (63.00-65.00)", "0.00 (-1.00-1.00)"]
-    assert lines["dino"][2:5] == ["-", "55.00", "-"]
+    assert lines["simclr"][1:6] == ["0.14-1", "0, 1", "60.50 (60.00-61.00)", "61.75 (61.50-62.00)", "1.25 (0.50-2.00)"]
+    assert lines["simclr"][6:9] == ["64.00 (64.00-64.00)", "64.00 (63.00-65.00)", "0.00 (-1.00-1.00)"]
+    assert lines["dino"][3:6] == ["-", "55.00", "-"]
     # one multi-crop seed is compared with the two-view row of that seed only
     one = report.render_multicrop([*rows[:2], rows[2]])
-    assert "| simclr | 0 | 60.00 | 62.00 | 2.00 | 64.00 | 63.00 | -1.00 |" in one
+    assert "| simclr | 0.14-1 | 0 | 60.00 | 62.00 | 2.00 | 64.00 | 63.00 | -1.00 |" in one
+    # local crops at the recipe's own global crops: a row of their own, without a cost
+    local = report.render_multicrop([*rows[:2], row("simclr", 1, 61.0, 66.0, variant="local_crops")])
+    assert "| simclr | the recipe's | 1 | 61.00 | 61.00 | 0.00 | 64.00 | 66.00 | 2.00 | - |" in local
     assert report.render_multicrop([row("simclr", 0, 60.0)]) == ""
