@@ -101,12 +101,12 @@ def sides(rows: Iterable[dict[str, Any]], metric: str) -> dict[tuple[str, str, s
     return {key: Side(key[0], tuple(v for _, v in sorted(seeds.items()))) for key, seeds in values.items()}
 
 
-def by_batch(rows: Iterable[dict[str, Any]]) -> dict[tuple[str, int], dict[int, dict[str, Any]]]:
-    """The shipped recipes' float32 rows with torchvision's jitter, by (method, batch size) and seed:
-    the rows of the batch-size table."""
+def by_batch(rows: Iterable[dict[str, Any]], variant: str = "shipped recipe") -> dict[tuple[str, int], dict[int, dict[str, Any]]]:
+    """The float32 rows with torchvision's jitter of one variant (the shipped recipes by default), by
+    (method, batch size) and seed: the rows of the batch-size and multi-crop tables."""
     at: dict[tuple[str, int], dict[int, dict[str, Any]]] = {}
     for r in rows:
-        if ((r.get("variant") or "shipped recipe") == "shipped recipe" and (r.get("precision") or DEFAULT[0]) == DEFAULT[0]
+        if ((r.get("variant") or "shipped recipe") == variant and (r.get("precision") or DEFAULT[0]) == DEFAULT[0]
                 and (r.get("jitter_style") or DROP[1]) == DROP[1]):
             at.setdefault((r["method"], r.get("batch_size", 256)), {})[r["seed"]] = r
     return at

@@ -445,12 +445,8 @@ def render_multicrop(rows: list[dict[str, Any]]) -> str:
     recipe's rows of the same seeds (float32, torchvision's jitter, batch 256), the difference per seed, and
     the cost of a step relative to a two-view step (step_cost.json); empty without rows."""
     at = claims.by_batch(rows)
-    multicrop: dict[tuple[str, str], dict[int, dict[str, Any]]] = {}  # (method, variant) -> seed -> row
-    for r in rows:
-        if (r.get("variant") in MULTICROP_VARIANTS and r.get("batch_size", 256) == 256
-                and (r.get("precision") or claims.DEFAULT[0]) == claims.DEFAULT[0]
-                and (r.get("jitter_style") or claims.DEFAULT[1]) == claims.DEFAULT[1]):
-            multicrop.setdefault((r["method"], r["variant"]), {})[r["seed"]] = r
+    multicrop = {(method, variant): seeds for variant in MULTICROP_VARIANTS  # (method, variant) -> seed -> row
+                 for (method, batch), seeds in claims.by_batch(rows, variant).items() if batch == 256}
     if not multicrop:
         return ""
     cost_path = RESULTS_DIR / "step_cost.json"
