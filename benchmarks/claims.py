@@ -27,10 +27,11 @@ DROP = ("drop 256 to 64", "torchvision")  # the side of a method's batch-size dr
 
 
 def mean_and_range(values: Sequence[float]) -> str:
-    """``mean (min-max)`` over seeds, or the one value."""
+    """``mean (min-max)`` over seeds (``mean (min to max)`` when a bound is negative), or the one value."""
     if len(values) == 1:
         return f"{values[0]:.2f}"
-    return f"{sum(values) / len(values):.2f} ({min(values):.2f}-{max(values):.2f})"
+    sep = " to " if min(values) < 0 else "-"
+    return f"{sum(values) / len(values):.2f} ({min(values):.2f}{sep}{max(values):.2f})"
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,13 @@ def verdicts(rows: list[dict]) -> dict[tuple[str, str], tuple[str, str]]:
     return {(line[0], line[1]): (line[4], line[5]) for line in claims.evaluate(rows)}
 
 
+def test_mean_and_range_reads_unambiguously_with_negative_bounds() -> None:
+    assert claims.mean_and_range([61.0, 62.5]) == "61.75 (61.00-62.50)"
+    assert claims.mean_and_range([-6.21, -4.93]) == "-5.57 (-6.21 to -4.93)"
+    assert claims.mean_and_range([-0.5, 1.5]) == "0.50 (-0.50 to 1.50)"
+    assert claims.mean_and_range([3.0]) == "3.00"
+
+
 def test_sides_keep_the_shipped_recipes_and_references_at_batch_256() -> None:
     rows = [row("simclr", 0, 60.0), row("simclr", 1, 62.0), row("simclr", 0, 99.0, variant="plain_recipe"),
             row("simclr", 0, 98.0, batch_size=64), row("simclr", 0, 50.0, jitter_style="jiggle"),
@@ -109,7 +116,7 @@ def test_multicrop_table_pairs_each_seed_with_its_two_view_row() -> None:
     lines = {line.split(" | ")[0].strip("| "): line.split(" | ") for line in report.render_multicrop(rows).splitlines()
              if line.startswith(("| simclr", "| dino"))}
     assert lines["simclr"][1:6] == ["0.14-1", "0, 1", "60.50 (60.00-61.00)", "61.75 (61.50-62.00)", "1.25 (0.50-2.00)"]
-    assert lines["simclr"][6:9] == ["64.00 (64.00-64.00)", "64.00 (63.00-65.00)", "0.00 (-1.00-1.00)"]
+    assert lines["simclr"][6:9] == ["64.00 (64.00-64.00)", "64.00 (63.00-65.00)", "0.00 (-1.00 to 1.00)"]
     assert lines["dino"][3:6] == ["-", "55.00", "-"]
     # one multi-crop seed is compared with the two-view row of that seed only
     one = report.render_multicrop([*rows[:2], rows[2]])
