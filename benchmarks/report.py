@@ -419,6 +419,7 @@ def render_steps(result: dict[str, Any]) -> str:
         )
         + render_targets(result["rows"])
         + render_multicrop(result["rows"])
+        + render_variants(result["rows"])
         + render_batch_sizes(result["rows"])
     )
 
@@ -440,6 +441,17 @@ def render_targets(rows: list[dict[str, Any]]) -> str:
 MULTICROP_VARIANTS = {"multicrop": "0.14-1", "local_crops": "the recipe's"}
 
 
+def paired_cells(base: dict[int, dict[str, Any]], other: dict[int, dict[str, Any]], key: str) -> list[str]:
+    """``base`` and ``other`` (seed -> row) on ``key``: the base over the seeds that ``other`` has, so
+    that the difference is theirs, then ``other``, then ``other`` minus ``base`` per seed."""
+    seeds = [s for s in sorted(set(base) & set(other)) if base[s].get(key) is not None and other[s].get(key) is not None]
+    return [
+        mean_and_range([base[s][key] for s in seeds]) if seeds else "-",
+        mean_and_range(v) if (v := recorded(list(other.values()), key)) else "-",
+        mean_and_range([other[s][key] - base[s][key] for s in seeds]) if seeds else "-",
+    ]
+
+
 def render_multicrop(rows: list[dict[str, Any]]) -> str:
     """Multi-crop against two views at equal steps: each method's ``multicrop`` rows beside its shipped
     recipe's rows of the same seeds (float32, torchvision's jitter, batch 256), the difference per seed, and
@@ -452,24 +464,15 @@ def render_multicrop(rows: list[dict[str, Any]]) -> str:
     cost_path = RESULTS_DIR / "step_cost.json"
     costs = {r["method"]: r["seconds_per_step"] for r in json.loads(cost_path.read_text())["rows"]} if cost_path.exists() else {}
 
-    def cells(method: str, variant: str, key: str) -> list[str]:
-        two, many = at.get((method, 256), {}), multicrop[(method, variant)]
-        seeds = [s for s in sorted(set(two) & set(many)) if two[s].get(key) is not None and many[s].get(key) is not None]
-        # the two-view side over the seeds that multi-crop has, so that the difference is theirs
-        return [
-            mean_and_range([two[s][key] for s in seeds]) if seeds else "-",
-            mean_and_range(v) if (v := recorded(list(many.values()), key)) else "-",
-            mean_and_range([many[s][key] - two[s][key] for s in seeds]) if seeds else "-",
-        ]
-
     def cost(method: str) -> str:
         two, many = costs.get(method), costs.get(f"{method}+multicrop")
         return f"{many / two:.2f}" if two and many else "-"
 
     table_rows = [
-        [method, MULTICROP_VARIANTS[variant], ", ".join(str(s) for s in sorted(multicrop[(method, variant)])),
-         *cells(method, variant, "knn20_top1"), *cells(method, variant, "linear_top1"), cost(method) if variant == "multicrop" else "-"]
-        for method, variant in sorted(multicrop)
+        [method, MULTICROP_VARIANTS[variant], ", ".join(str(s) for s in sorted(seeds)),
+         *paired_cells(at.get((method, 256), {}), seeds, "knn20_top1"), *paired_cells(at.get((method, 256), {}), seeds, "linear_top1"),
+         cost(method) if variant == "multicrop" else "-"]
+        for (method, variant), seeds in sorted(multicrop.items())
     ]
     return (
         "\n\n### Multi-crop against two views\n\n"
@@ -481,6 +484,31 @@ def render_multicrop(rows: list[dict[str, Any]]) -> str:
         "- command: `python benchmarks/cifar10_steps.py --method METHOD --seed SEED --variant multicrop`\n\n"
         + table(["method", "global crops", "seeds", "kNN-20 two views", "multi-crop", "difference", "linear two views", "multi-crop",
                  "difference", "cost per step (x two views)"], table_rows)
+    )
+
+
+def render_variants(rows: list[dict[str, Any]]) -> str:
+    """Recipe variants promoted from the proxy screens (every ``--variant`` but the multi-crop ones) against
+    the shipped recipe's rows of the same seeds (float32, torchvision's jitter, batch 256); empty without rows."""
+    at = claims.by_batch(rows)
+    names = {r["variant"] for r in rows if r.get("variant") and r["variant"] != "shipped recipe" and r["variant"] not in MULTICROP_VARIANTS}
+    promoted = {(method, variant): seeds for variant in sorted(names)
+                for (method, batch), seeds in claims.by_batch(rows, variant).items() if batch == 256}
+    if not promoted:
+        return ""
+    table_rows = [
+        [method, variant, ", ".join(str(s) for s in sorted(seeds)),
+         *paired_cells(at.get((method, 256), {}), seeds, "knn20_top1"), *paired_cells(at.get((method, 256), {}), seeds, "linear_top1")]
+        for (method, variant), seeds in sorted(promoted.items())
+    ]
+    return (
+        "\n\n### Recipe variants against the shipped recipes\n\n"
+        "Variants chosen on the search proxy (held-out images, [screens](#recipe-screens-on-the-search-proxy)) and\n"
+        "trained with the table's protocol, against the method's shipped-recipe rows above of the same seeds.\n"
+        "Difference: the variant minus the shipped recipe per seed, mean (lowest-highest seed).\n\n"
+        "- command: `python benchmarks/cifar10_steps.py --method METHOD --seed SEED --variant NAME`\n\n"
+        + table(["method", "variant", "seeds", "kNN-20 shipped", "variant", "difference", "linear shipped", "variant", "difference"],
+                table_rows)
     )
 
 

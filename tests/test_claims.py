@@ -125,3 +125,17 @@ def test_multicrop_table_pairs_each_seed_with_its_two_view_row() -> None:
     local = report.render_multicrop([*rows[:2], row("simclr", 1, 61.0, 66.0, variant="local_crops")])
     assert "| simclr | the recipe's | 1 | 61.00 | 61.00 | 0.00 | 64.00 | 66.00 | 2.00 | - |" in local
     assert report.render_multicrop([row("simclr", 0, 60.0)]) == ""
+
+
+def test_variant_table_pairs_each_promoted_variant_with_the_shipped_rows() -> None:
+    import report
+
+    rows = [row("imsvd", s, 58.0 + s, 60.0) for s in (0, 1)]
+    rows += [row("imsvd", 0, 59.0, 61.0, variant="k8"), row("imsvd", 1, 58.5, 62.0, variant="k8")]
+    rows += [row("imsvd", 0, 40.0, 40.0, variant="multicrop"),  # multi-crop has its own table
+             row("imsvd", 0, 99.0, 99.0, variant="k8", batch_size=64)]  # another batch: not compared
+    text = report.render_variants(rows)
+    assert "| imsvd | k8 | 0, 1 | 58.50 (58.00-59.00) | 58.75 (58.50-59.00) | 0.25 (-0.50 to 1.00) |" in text
+    assert "| 60.00 (60.00-60.00) | 61.50 (61.00-62.00) | 1.50 (1.00-2.00) |" in text
+    assert "| imsvd | multicrop |" not in text and "99.00" not in text
+    assert report.render_variants(rows[:2] + rows[4:5]) == ""
