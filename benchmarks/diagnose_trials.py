@@ -10,7 +10,9 @@ two augmented views, and the method's own diagnostics (IMSVD: view agreement, ef
 states, confidence, invariant information, redundancy). Beside each run's held-out kNN-20 it
 records the Spearman rank correlation of every diagnostic with that score across the runs (few
 runs make it rough: the row says how many). Output:
-``benchmarks/results/trial_diagnostics/<method>.json``.
+``benchmarks/results/trial_diagnostics/<method>.json``. A run already in that file (the same source,
+steps and score) keeps its diagnosis, also when its checkpoint is gone, so that a rerun diagnoses
+only the new runs (``--redo``: every run with a checkpoint again).
 """
 
 from __future__ import annotations
@@ -48,6 +50,14 @@ def finished_runs(method: str) -> list[dict[str, Any]]:
     return runs
 
 
+def previous_diagnoses(method: str) -> dict[tuple[str, int, float], dict[str, Any]]:
+    """The runs the method's output file already holds, by (source, steps, held-out kNN-20)."""
+    path = RESULTS_DIR / FOLDER / f"{method}.json"
+    if not path.is_file():
+        return {}
+    return {(r["source"], r["steps"], r["held_out_knn20"]): r for r in json.loads(path.read_text())["row"]["runs"]}
+
+
 def spearman(x: list[float], y: list[float]) -> float | None:
     """Spearman's rank correlation (scipy's); None for fewer than 3 pairs or a constant side."""
     from scipy.stats import spearmanr
@@ -64,6 +74,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "cifar10.npz")
     parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "search")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (1: stays out of a running benchmark's way)")
+    parser.add_argument("--redo", action="store_true", help="diagnose again the runs the output already holds")
     args = parser.parse_args()
     torch.set_num_threads(min(args.threads, os.cpu_count() or 1))
 
@@ -73,9 +84,14 @@ def main() -> None:
     from infossl.eval.features import encode_images, load_eval_splits
 
     held_out = load_eval_splits(proxy_npz(args.data, args.runs, PROXY_FIT, PROXY_HELD)).test.images[: args.images]
+    earlier = previous_diagnoses(args.method)
     rows = []
     for run in finished_runs(args.method):
         checkpoint = Path(run["run_dir"]) / "checkpoints" / "last.ckpt"
+        known = earlier.get((run["source"], run["steps"], run["held_out_knn20"]))
+        if known is not None and (not args.redo or not checkpoint.is_file()):
+            rows.append(known)
+            continue
         if not checkpoint.is_file():
             print(f"skip {run['source']}: no {checkpoint}")
             continue

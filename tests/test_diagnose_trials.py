@@ -34,3 +34,12 @@ def test_spearman_is_rank_based_and_undefined_when_it_cannot_be_computed() -> No
     assert diagnose_trials.spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
     assert diagnose_trials.spearman([1, 2], [1, 2]) is None
     assert diagnose_trials.spearman([1, 1, 1], [1, 2, 3]) is None
+
+
+def test_earlier_diagnoses_are_found_by_source_steps_and_score(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(diagnose_trials, "RESULTS_DIR", tmp_path)
+    assert diagnose_trials.previous_diagnoses("imsvd") == {}
+    run = {"source": "screen k8", "held_out_knn20": 50.1, "steps": 400, "diagnostics": {"view_agreement": 0.3}}
+    write(tmp_path / "trial_diagnostics/imsvd.json", {"method": "imsvd", "runs": [run]})
+    earlier = diagnose_trials.previous_diagnoses("imsvd")
+    assert earlier == {("screen k8", 400, 50.1): run}  # a rerun of the same tag with another score is diagnosed anew
