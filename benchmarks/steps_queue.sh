@@ -16,6 +16,7 @@
 # "bf16" runs SimCLR's table rows under bf16 autocast where the CPU computes bf16 natively;
 # "diagnose" diagnoses every finished trial (diagnose_trials.py); "cost" times a step of every
 # recipe (step_cost.py);
+# "promote" runs the promoted variants of the information objectives' screens at 2,000 steps;
 # "multicrop" runs SimCLR, IMSVD and DINO with 2 global + 4 local crops; "batchsize" runs SimCLR,
 # EntRec, BYOL and EntRec-BYOL at batch 128 and 64 for the table's epochs; "dino" screens DINO's
 # recipe on the proxy (screen.py).
@@ -249,6 +250,11 @@ for stage in $STAGES; do
         for batch in 64 128; do
           for m in simclr entrec byol entrec_byol; do row "$m" "$seed" "" "$batch"; done
         done
+      done ;;
+    promote)  # the information objectives' best proxy screens (cifar10_steps.py's PROMOTED) at the table's
+              # protocol, both seeds of a variant together, in the order of their screens' promise
+      for variant in normalized_t05:imsvd projector_2048:entrec k8:imsvd; do
+        for seed in 0 1; do row "${variant#*:}" "$seed" "${variant%%:*}"; done
       done ;;
     multicrop)  # 2 global + 4 local crops at equal steps, against the same methods' table rows; a method's
                 # two seeds together, cheapest method first, so that a stopped queue leaves whole pairs;

@@ -40,3 +40,16 @@ def test_a_recipe_without_batch_scaling_gets_its_lr_at_256_as_the_base(monkeypat
     monkeypatch.setattr("cifar10_budget.recipe", lambda method: recipe)
     args = cifar10_steps.batch_size_args("simclr", 64)
     assert args == ["--model.optim.scale_lr_by_batch", "true", "--model.optim.lr", "0.06"]
+
+
+@pytest.mark.parametrize("variant", sorted(cifar10_steps.PROMOTED))
+def test_a_promoted_variant_changes_only_its_settings_of_its_methods_recipe(variant: str) -> None:
+    method, args = cifar10_steps.PROMOTED[variant]
+    shipped = build_cli(["--config", f"cifar10_cpu/{method}.yaml", *TINY_DATA, *CPU_TRAINER]).model.method
+    promoted = build_cli(["--config", f"cifar10_cpu/{method}.yaml", *TINY_DATA, *CPU_TRAINER,
+                          *cifar10_steps.variant_args(method, variant)]).model.method
+    changed = {key for key, value in promoted.settings().items() if shipped.settings().get(key) != value}
+    assert changed and changed <= {arg.removeprefix("--model.method.") for arg in args[::2]} | {"projector"}
+    other = next(m for m in cifar10_steps.METHODS if m != method)
+    with pytest.raises(ValueError, match=f"variant of {method}'s recipe"):
+        cifar10_steps.variant_args(other, variant)
