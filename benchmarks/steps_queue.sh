@@ -253,7 +253,7 @@ for stage in $STAGES; do
       done ;;
     promote)  # the information objectives' best proxy screens (cifar10_steps.py's PROMOTED) at the table's
               # protocol, both seeds of a variant together, in the order of their screens' promise
-      for variant in normalized_t05:imsvd projector_2048:entrec d128_groups_auto:emi k8:imsvd; do
+      for variant in teacher_t007:entrec_dino normalized_t05:imsvd projector_2048:entrec d128_groups_auto:emi k8:imsvd; do
         for seed in 0 1; do row "${variant#*:}" "$seed" "${variant%%:*}"; done
       done ;;
     multicrop)  # 2 global + 4 local crops at equal steps, against the same methods' table rows; a method's
