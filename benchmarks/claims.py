@@ -6,6 +6,8 @@ seed. "A >= B + m" holds when mean(A) - mean(B) >= m; "A beats B by m" when the 
 least m and exceeds both sides' spreads; "A within B's range" when mean(A) >= B's lowest seed;
 "A below B" when mean(A) < mean(B) (the batch-size drops: a method's value at batch 256 minus its
 value at 64 for the same epochs, per seed).
+The information objectives' side is the best (highest mean) of the shipped recipe and the variants
+promoted from its proxy screens (``variants.PROMOTED``) that have both seeds, named "METHOD VARIANT".
 A target is pending until each side has two seeds. benchmarks/report.py renders the verdicts in
 docs/benchmarks.md; nothing there is typed by hand, so a closing note can quote it.
 """
@@ -15,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from variants import PROMOTED
 
 SEEDS_NEEDED = 2
 METRICS = {"knn20_top1": "kNN-20", "linear_top1": "linear"}
@@ -71,15 +75,20 @@ class Target:
     b_setting: tuple[str, str] = DEFAULT
 
 
+def with_variants(method: str) -> tuple[str, ...]:
+    """A method's shipped recipe and its promoted variants: the candidates of its side of a target."""
+    return (method, *(f"{method} {name}" for name, (owner, _) in PROMOTED.items() if owner == method))
+
+
 TARGETS = (
     Target("SimCLR >= the plain loop", "simclr", "plain loop", "at_least"),
     Target("the best method beats the plain loop by >= 2.5", METHODS, "plain loop", "beats", 2.5, ("knn20_top1",)),
-    Target("IMSVD >= the best baseline", "imsvd", BASELINES, "at_least"),
-    Target("EntRec (SimCLR host) >= SimCLR", "entrec", "simclr", "at_least"),
-    Target("EntRec-BYOL within BYOL's seed range or better", "entrec_byol", "byol", "within_range"),
-    Target("EntRec-DINO within DINO's seed range or better", "entrec_dino", "dino", "within_range"),
-    Target("EMI >= random init + 10", "emi", "random init", "at_least", 10.0, ("knn20_top1",)),
-    Target("EMI within 2 of VICReg", "emi", "vicreg", "at_least", -2.0, ("knn20_top1",)),
+    Target("IMSVD >= the best baseline", with_variants("imsvd"), BASELINES, "at_least"),
+    Target("EntRec (SimCLR host) >= SimCLR", with_variants("entrec"), "simclr", "at_least"),
+    Target("EntRec-BYOL within BYOL's seed range or better", with_variants("entrec_byol"), "byol", "within_range"),
+    Target("EntRec-DINO within DINO's seed range or better", with_variants("entrec_dino"), "dino", "within_range"),
+    Target("EMI >= random init + 10", with_variants("emi"), "random init", "at_least", 10.0, ("knn20_top1",)),
+    Target("EMI within 2 of VICReg", with_variants("emi"), "vicreg", "at_least", -2.0, ("knn20_top1",)),
     Target("EntRec's batch-size drop (256 to 64) below SimCLR's", "entrec", "simclr", "below", a_setting=DROP, b_setting=DROP),
     Target("EntRec-BYOL's batch-size drop below BYOL's", "entrec_byol", "byol", "below", a_setting=DROP, b_setting=DROP),
     Target("bf16 >= float32 minus float32's range (SimCLR, ColorJiggle)", "simclr", "simclr", "within_range",
@@ -88,14 +97,18 @@ TARGETS = (
 
 
 def sides(rows: Iterable[dict[str, Any]], metric: str) -> dict[tuple[str, str, str], Side]:
-    """The shipped recipes and the references at batch 256, keyed by (name, precision, jitter)."""
+    """The shipped recipes, their promoted variants ("METHOD VARIANT") and the references at batch 256,
+    keyed by (name, precision, jitter)."""
     values: dict[tuple[str, str, str], dict[int, float]] = {}
     for r in rows:
         if r.get("batch_size", 256) != 256 or r.get(metric) is None:
             continue
         name = REFERENCES.get(r["method"], r["method"])
-        if name == r["method"] and (r.get("variant") or "shipped recipe") != "shipped recipe":
-            continue
+        variant = r.get("variant") or "shipped recipe"
+        if name == r["method"] and variant != "shipped recipe":
+            if PROMOTED.get(variant, ("",))[0] != r["method"]:
+                continue
+            name = f"{r['method']} {variant}"
         # references record no precision (random init) or jitter (the plain loop has its own augmentation)
         key = (name, r.get("precision") or DEFAULT[0], r.get("jitter_style") or DEFAULT[1])
         values.setdefault(key, {})[r["seed"]] = r[metric]

@@ -432,7 +432,8 @@ def render_targets(rows: list[dict[str, Any]]) -> str:
         "sides: mean (lowest-highest seed). \">= B + m\": the mean difference is at least m; \"beats by m\": it is\n"
         "at least m and exceeds both sides' seed ranges; \"within the range\": the mean is at least the other side's\n"
         "lowest seed. Pending until both sides have seeds 0 and 1; \"best of\" picks the highest mean among the\n"
-        "candidates that have both (`benchmarks/claims.py`).\n\n"
+        "candidates that have both (`benchmarks/claims.py`). An information objective's candidates are its shipped\n"
+        "recipe and the variants promoted from its proxy screens (\"METHOD VARIANT\", `benchmarks/variants.py`).\n\n"
         + table(["target", "metric", "A", "B", "A - B", "verdict"], claims.evaluate(rows))
     )
 

@@ -33,7 +33,7 @@ from pathlib import Path
 import torch
 
 from cifar10_budget import proxy_npz, write_row
-from cifar10_steps import VARIANTS
+from variants import VARIANTS
 from search import PROXY_FIT, PROXY_HELD, ROOT, HeldOutReporter, held_out_knn, pretrain_args, proxy_args, trial_row
 
 

@@ -79,7 +79,7 @@ def main() -> None:
             images = torch.from_numpy(archive["x_train"][:256]).permute(0, 3, 1, 2).contiguous()
     else:
         parser.error(f"--data: {args.data} not found (the CIFAR-10 npz)")
-    from cifar10_steps import VARIANTS as VARIANT_ARGS
+    from variants import VARIANTS as VARIANT_ARGS
 
     if args.bf16:
         steps = {f"{method}{suffix}": step_of(method, images, bf16=bf16)
