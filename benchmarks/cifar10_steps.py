@@ -139,10 +139,12 @@ def main() -> None:
         parser.error(f"--data: {args.data} not found (the CIFAR-10 npz, see ../shared/data/README.md)")
     if (args.variant or args.batch_size != REFERENCE_BATCH) and args.method in ("plain", "random", "supervised"):
         parser.error("--variant and --batch-size apply to the infossl methods")
-    if args.variant in PROMOTED and PROMOTED[args.variant][0] != args.method:
-        parser.error(f"--variant {args.variant} is a variant of {PROMOTED[args.variant][0]}'s recipe, not {args.method}'s")
     if args.jitter_style != "torchvision" and args.method in ("plain", "random"):
         parser.error("--jitter-style applies to the infossl methods and the supervised reference")
+    try:  # a promoted variant belongs to one method: refuse another's before any work
+        recipe_change = variant_args(args.method, args.variant)
+    except ValueError as error:
+        parser.error(str(error))
     if args.batch_size < 2 or (args.steps * REFERENCE_BATCH) % args.batch_size:
         parser.error(f"--batch-size {args.batch_size}: must be >= 2 and divide {args.steps} x {REFERENCE_BATCH} (equal epochs)")
     torch.set_num_threads(min(torch.get_num_threads(), os.cpu_count() or 1))
@@ -163,7 +165,7 @@ def main() -> None:
     elif args.method == "supervised":  # the same backbone and views trained with labels: a ceiling
         row = supervised_reference(args.data, args.runs / tag, None, 256, args.seed, steps=args.steps, jitter_style=args.jitter_style)
     else:
-        extra = variant_args(args.method, args.variant) + ["--data.augment.jitter_style", args.jitter_style]
+        extra = recipe_change + ["--data.augment.jitter_style", args.jitter_style]
         if args.batch_size != REFERENCE_BATCH:
             extra = extra + batch_size_args(args.method, args.batch_size)
         steps = args.steps * REFERENCE_BATCH // args.batch_size

@@ -10,12 +10,13 @@ is rendered as a plain table of its rows.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import claims
 from claims import mean_and_range
+from variants import PROMOTED
 
 ROOT = Path(__file__).resolve().parent.parent
 HERE = ROOT / "benchmarks"
@@ -453,13 +454,24 @@ def paired_cells(base: dict[int, dict[str, Any]], other: dict[int, dict[str, Any
     ]
 
 
+def variant_seeds(rows: list[dict[str, Any]], names: Iterable[str]) -> dict[tuple[str, str], dict[int, dict[str, Any]]]:
+    """The rows of the variants ``names`` at batch 256 (float32, torchvision's jitter), by (method, variant) and seed."""
+    return {(method, variant): seeds for variant in names
+            for (method, batch), seeds in claims.by_batch(rows, variant).items() if batch == 256}
+
+
+def against_shipped(at: dict[tuple[str, int], dict[int, dict[str, Any]]], method: str, seeds: dict[int, dict[str, Any]]) -> list[str]:
+    """A variant's seeds, then its paired cells against the method's shipped recipe on kNN-20 and linear."""
+    shipped = at.get((method, 256), {})
+    return [", ".join(str(s) for s in sorted(seeds)), *paired_cells(shipped, seeds, "knn20_top1"), *paired_cells(shipped, seeds, "linear_top1")]
+
+
 def render_multicrop(rows: list[dict[str, Any]]) -> str:
     """Multi-crop against two views at equal steps: each method's ``multicrop`` rows beside its shipped
     recipe's rows of the same seeds (float32, torchvision's jitter, batch 256), the difference per seed, and
     the cost of a step relative to a two-view step (step_cost.json); empty without rows."""
     at = claims.by_batch(rows)
-    multicrop = {(method, variant): seeds for variant in MULTICROP_VARIANTS  # (method, variant) -> seed -> row
-                 for (method, batch), seeds in claims.by_batch(rows, variant).items() if batch == 256}
+    multicrop = variant_seeds(rows, MULTICROP_VARIANTS)
     if not multicrop:
         return ""
     cost_path = RESULTS_DIR / "step_cost.json"
@@ -470,9 +482,7 @@ def render_multicrop(rows: list[dict[str, Any]]) -> str:
         return f"{many / two:.2f}" if two and many else "-"
 
     table_rows = [
-        [method, MULTICROP_VARIANTS[variant], ", ".join(str(s) for s in sorted(seeds)),
-         *paired_cells(at.get((method, 256), {}), seeds, "knn20_top1"), *paired_cells(at.get((method, 256), {}), seeds, "linear_top1"),
-         cost(method) if variant == "multicrop" else "-"]
+        [method, MULTICROP_VARIANTS[variant], *against_shipped(at, method, seeds), cost(method) if variant == "multicrop" else "-"]
         for (method, variant), seeds in sorted(multicrop.items())
     ]
     return (
@@ -489,19 +499,13 @@ def render_multicrop(rows: list[dict[str, Any]]) -> str:
 
 
 def render_variants(rows: list[dict[str, Any]]) -> str:
-    """Recipe variants promoted from the proxy screens (every ``--variant`` but the multi-crop ones) against
-    the shipped recipe's rows of the same seeds (float32, torchvision's jitter, batch 256); empty without rows."""
+    """The variants promoted from the proxy screens (``variants.PROMOTED``) against the shipped recipe's
+    rows of the same seeds (float32, torchvision's jitter, batch 256); empty without rows."""
     at = claims.by_batch(rows)
-    names = {r["variant"] for r in rows if r.get("variant") and r["variant"] != "shipped recipe" and r["variant"] not in MULTICROP_VARIANTS}
-    promoted = {(method, variant): seeds for variant in sorted(names)
-                for (method, batch), seeds in claims.by_batch(rows, variant).items() if batch == 256}
+    promoted = variant_seeds(rows, PROMOTED)
     if not promoted:
         return ""
-    table_rows = [
-        [method, variant, ", ".join(str(s) for s in sorted(seeds)),
-         *paired_cells(at.get((method, 256), {}), seeds, "knn20_top1"), *paired_cells(at.get((method, 256), {}), seeds, "linear_top1")]
-        for (method, variant), seeds in sorted(promoted.items())
-    ]
+    table_rows = [[method, variant, *against_shipped(at, method, seeds)] for (method, variant), seeds in sorted(promoted.items())]
     return (
         "\n\n### Recipe variants against the shipped recipes\n\n"
         "Variants chosen on the search proxy (held-out images, [screens](#recipe-screens-on-the-search-proxy)) and\n"

@@ -251,10 +251,10 @@ for stage in $STAGES; do
           for m in simclr entrec byol entrec_byol; do row "$m" "$seed" "" "$batch"; done
         done
       done ;;
-    promote)  # the information objectives' best proxy screens (cifar10_steps.py's PROMOTED) at the table's
-              # protocol, both seeds of a variant together, in the order of their screens' promise
-      for variant in teacher_t007:entrec_dino normalized_t05:imsvd projector_2048:entrec d128_groups_auto:emi k8:imsvd; do
-        for seed in 0 1; do row "${variant#*:}" "$seed" "${variant%%:*}"; done
+    promote)  # the information objectives' best proxy screens (variants.py's PROMOTED, in its order) at the
+              # table's protocol, both seeds of a variant together
+      for pair in $(python -c "from variants import PROMOTED; print(' '.join(f'{v}:{m}' for v, (m, _) in PROMOTED.items()))"); do
+        for seed in 0 1; do row "${pair#*:}" "$seed" "${pair%%:*}"; done
       done ;;
     multicrop)  # 2 global + 4 local crops at equal steps, against the same methods' table rows; a method's
                 # two seeds together, cheapest method first, so that a stopped queue leaves whole pairs;

@@ -31,20 +31,21 @@ VARIANTS: dict[str, list[str]] = {
 }
 
 #: variants of one method, promoted from its proxy screens (benchmarks/screen.py, held-out images) to the
-#: table's protocol: name -> (method, extra ``infossl pretrain`` arguments on its shipped recipe)
+#: table's protocol: name -> (method, extra ``infossl pretrain`` arguments on its shipped recipe), in the
+#: order the queue runs them (``steps_queue.sh promote``): the screens' promise first
 PROMOTED: dict[str, tuple[str, list[str]]] = {
-    # IMSVD's best screen (trial 12 with standardized logits at T 0.5: 50.96 against 50.72) and the fewest
-    # states (K = 8, K^2 <= N = 256, so that the redundancy term can reach its bound: 50.84)
-    "normalized_t05": ("imsvd", ["--model.method.normalize_logits", "true", "--model.method.temperature", "0.5"]),
-    "k8": ("imsvd", ["--model.method.num_states", "8"]),
-    # EntRec's best screen: a 2,048-wide projector (trial 9's 1024-1024-256 widened: 54.20 against 54.04)
-    "projector_2048": ("entrec", ["--model.method.projector", "[2048, 2048, 256]"]),
     # EntRec in DINO's host with a sharper teacher softmax (0.07, the student's 0.1): 50.44 against 48.36 for the
     # shipped recipe (lightly's host), where DINO's shipped recipe scores 51.40
     "teacher_t007": ("entrec_dino", ["--model.method.teacher_temperature", "0.07"]),
+    # IMSVD's best screen (trial 12 with standardized logits at T 0.5: 50.96 against 50.72)
+    "normalized_t05": ("imsvd", ["--model.method.normalize_logits", "true", "--model.method.temperature", "0.5"]),
+    # EntRec's best screen: a 2,048-wide projector (trial 9's 1024-1024-256 widened: 54.20 against 54.04)
+    "projector_2048": ("entrec", ["--model.method.projector", "[2048, 2048, 256]"]),
     # EMI's best screen that the shipped recipe can take (the others changed trial 10's LARS learning rate):
     # D = 128 in the fewest well-posed blocks (48.24 against 48.02 at D = 32 and 48.00 at D = 64)
     "d128_groups_auto": ("emi", ["--model.method.projector", "[2048, 2048, 128]", "--model.method.groups", "auto"]),
+    # IMSVD's second: the fewest states (K = 8, K^2 <= N = 256, so that the redundancy term can reach its bound: 50.84)
+    "k8": ("imsvd", ["--model.method.num_states", "8"]),
 }
 
 

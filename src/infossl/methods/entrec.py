@@ -24,8 +24,8 @@ class EntRec(JointEmbeddingMethod):
     The CPU recipe (``cifar10_cpu/entrec.yaml``, chosen on held-out images) keeps the paper's
     loss with kappa 7.5 (paper: 10), a 1024-1024-256 projector and LARS at learning rate 2.37
     (the paper's SimCLR host: 0.4): at 2,000 steps it beat the paper's settings by 7.9 held-out
-    kNN-20 points, one seed (docs/information_methods.md). ``EntRec()``'s defaults stay the paper's kappa and SimCLR's
-    projector.
+    kNN-20 points, one seed (docs/information_methods.md). ``EntRec()``'s defaults stay the
+    paper's kappa and SimCLR's projector.
 
     Args:
         projector: output sizes of the projector's layers (SimCLR's 2048-256 by default).
